@@ -1,0 +1,3 @@
+from tsa.cli import app
+
+app(prog_name="tsa")

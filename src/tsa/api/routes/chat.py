@@ -1,0 +1,56 @@
+"""POST /api/rag-chat: answers with cited sources, as JSON or as server-sent events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from tsa import metrics
+from tsa.api.deps import ContainerDep
+from tsa.api.errors import error_body
+from tsa.api.schemas import RagChatRequest
+from tsa.api.sse import sse_event
+from tsa.errors import TSAError
+from tsa.rag import Answer, Question
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+def _question(body: RagChatRequest) -> Question:
+    return Question(query=body.query, max_context_chunks=body.max_context_chunks, model=body.model,
+                    temperature=body.temperature, max_tokens=body.max_tokens)
+
+
+@router.post("/api/rag-chat", response_model=None)
+async def rag_chat(body: RagChatRequest, container: ContainerDep) -> dict[str, Any] | StreamingResponse:
+    # Retrieval and opening the generation happen before any byte is sent,
+    # so an unknown model or a dead fleet still gets a proper status code.
+    answer = await container.rag.ask(_question(body))
+    if body.stream:
+        return StreamingResponse(_events(answer), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    async for _ in answer.pieces():
+        pass
+    return answer.metadata()
+
+
+async def _events(answer: Answer) -> AsyncIterator[bytes]:
+    yield sse_event("sources", {"sources": answer.sources})
+    try:
+        async for piece in answer.pieces():
+            yield sse_event("token", {"text": piece})
+    except TSAError as exc:
+        metrics.RAG_ANSWERS.labels(outcome="error").inc()
+        yield sse_event("error", error_body(exc.code, exc.message)["error"])
+        return
+    except Exception as exc:  # the status line is gone; the client learns of it in-band
+        log.exception("stream failed")
+        metrics.RAG_ANSWERS.labels(outcome="error").inc()
+        yield sse_event("error", {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
+        return
+    yield sse_event("done", answer.metadata())

@@ -1,0 +1,57 @@
+"""Liveness, readiness, the fleet's live state and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from tsa.api.deps import ContainerDep
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
+    try:
+        await asyncio.wait_for(probe, timeout=2.0)
+        return name, {"ok": True}
+    except Exception as exc:  # readiness reports failures, it never raises
+        return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+
+
+async def _any_instance(container: Any) -> None:
+    states = await container.fleet.probe()
+    if not any(s["healthy"] for s in states):
+        raise RuntimeError("no LLM instance answered")
+
+
+@router.get("/ready")
+async def ready(container: ContainerDep) -> JSONResponse:
+    checks = dict(await asyncio.gather(
+        _check("postgres", container.pool.fetchval("SELECT 1")),
+        _check("redis", container.redis.ping()),
+        _check("llm", _any_instance(container)),
+    ))
+    ok = all(c["ok"] for c in checks.values())
+    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
+                        status_code=200 if ok else 503)
+
+
+@router.get("/api/ollama-health")
+async def ollama_health(container: ContainerDep) -> dict[str, Any]:
+    instances = await container.fleet.probe()
+    return {"healthy_instances": sum(i["healthy"] for i in instances), "total_instances": len(instances),
+            "instances": instances}
+
+
+@router.get("/metrics")
+async def prometheus_metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

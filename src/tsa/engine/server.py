@@ -1,0 +1,216 @@
+"""The local engine: an HTTP server speaking the subset of the Ollama API that tsa uses."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from tsa import __version__
+from tsa.engine.backends import Generation, ModelSpec
+from tsa.engine.keep_alive import FOREVER, parse_keep_alive
+from tsa.engine.manager import LoadedModel, ModelManager, ModelNotFound
+from tsa.engine.threads import iterate_in_thread
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+
+
+class ChatRequest(BaseModel):
+    model: str
+    messages: list[Message] = Field(default_factory=list)
+    stream: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+    keep_alive: str | float | None = None
+    format: Any = None
+
+
+class GenerateRequest(BaseModel):
+    model: str
+    prompt: str = ""
+    system: str | None = None
+    stream: bool = True
+    options: dict[str, Any] = Field(default_factory=dict)
+    keep_alive: str | float | None = None
+
+
+class EmbedRequest(BaseModel):
+    model: str
+    input: str | list[str]
+    truncate: bool = True
+    keep_alive: str | float | None = None
+    dimensions: int | None = None
+
+
+class LegacyEmbedRequest(BaseModel):
+    model: str
+    prompt: str
+    keep_alive: str | float | None = None
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _digest(spec: ModelSpec) -> str:
+    return hashlib.sha256(spec.name.encode()).hexdigest()
+
+
+def _details(spec: ModelSpec) -> dict[str, Any]:
+    return {"format": "gguf" if spec.kind == "chat" else "safetensors", "family": spec.family,
+            "families": [spec.family], "parameter_size": spec.parameter_size,
+            "quantization_level": spec.quantization}
+
+
+def _ps_entry(model: LoadedModel) -> dict[str, Any]:
+    spec = model.spec
+    expires = "2318-08-19T00:00:00Z" if model.expires_at == FOREVER else \
+        datetime.fromtimestamp(model.expires_at, UTC).isoformat().replace("+00:00", "Z")
+    return {"name": spec.name, "model": spec.name, "size": spec.size_bytes, "digest": _digest(spec),
+            "details": _details(spec), "expires_at": expires, "size_vram": 0}
+
+
+def create_engine_app(manager: ModelManager) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reaper = asyncio.create_task(manager.reap_forever())
+        yield
+        reaper.cancel()
+
+    app = FastAPI(title="tsa engine", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return _error(400, f"invalid request: {where} {first['msg']}".replace("  ", " "))
+
+    @app.exception_handler(ModelNotFound)
+    async def _not_found(_: Request, exc: ModelNotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(ValueError)
+    async def _bad_value(_: Request, exc: ValueError) -> JSONResponse:
+        return _error(400, str(exc))
+
+    @app.get("/", response_class=PlainTextResponse)
+    async def root() -> str:
+        return "Ollama is running"
+
+    @app.get("/api/version")
+    async def version() -> dict[str, str]:
+        return {"version": __version__}
+
+    @app.get("/api/tags")
+    async def tags() -> dict[str, Any]:
+        return {"models": [
+            {"name": s.name, "model": s.name, "modified_at": _now_iso(), "size": s.size_bytes,
+             "digest": _digest(s), "details": _details(s)} for s in manager.catalog.values()]}
+
+    @app.get("/api/ps")
+    async def ps() -> dict[str, Any]:
+        return {"models": [_ps_entry(m) for m in manager.loaded()]}
+
+    @app.post("/api/embed")
+    async def embed(body: EmbedRequest) -> dict[str, Any]:
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        started = time.perf_counter_ns()
+        async with manager.use(body.model, "embed", parse_keep_alive(body.keep_alive)) as (model, load_ns):
+            vectors = await asyncio.to_thread(model.backend.embed, texts, body.truncate)
+        if body.dimensions:
+            vectors = [v[: body.dimensions] for v in vectors]
+        return {"model": body.model, "embeddings": vectors, "total_duration": time.perf_counter_ns() - started,
+                "load_duration": load_ns, "prompt_eval_count": sum(len(t.split()) for t in texts)}
+
+    @app.post("/api/embeddings")
+    async def embeddings(body: LegacyEmbedRequest) -> dict[str, Any]:
+        async with manager.use(body.model, "embed", parse_keep_alive(body.keep_alive)) as (model, _):
+            vectors = await asyncio.to_thread(model.backend.embed, [body.prompt], True)
+        return {"embedding": vectors[0]}
+
+    @app.post("/api/chat")
+    async def chat(body: ChatRequest) -> Any:
+        messages = [m.model_dump() for m in body.messages]
+        return await _respond(manager, body.model, messages, body.options, body.keep_alive, body.stream, "chat")
+
+    @app.post("/api/generate")
+    async def generate(body: GenerateRequest) -> Any:
+        messages = ([{"role": "system", "content": body.system}] if body.system else []) + \
+            [{"role": "user", "content": body.prompt}]
+        return await _respond(manager, body.model, messages, body.options, body.keep_alive, body.stream, "generate")
+
+    return app
+
+
+async def _respond(manager: ModelManager, name: str, messages: list[dict[str, str]], options: dict[str, Any],
+                   keep_alive: object, stream: bool, shape: str) -> Any:
+    manager.spec(name)  # unknown model → 404 before any streaming starts
+    keep_alive_s = parse_keep_alive(keep_alive)
+    lines = _generation_lines(manager, name, messages, options, keep_alive_s, shape)
+    if stream:
+        return StreamingResponse(_ndjson(lines), media_type="application/x-ndjson")
+    parts: list[str] = []
+    final: dict[str, Any] = {}
+    async for line in lines:
+        if line.get("done"):
+            final = line
+        else:
+            parts.append(line["message"]["content"] if shape == "chat" else line["response"])
+    if shape == "chat":
+        final["message"] = {"role": "assistant", "content": "".join(parts)}
+    else:
+        final["response"] = "".join(parts)
+    return final
+
+
+async def _ndjson(lines: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    try:
+        async for line in lines:
+            yield (json.dumps(line) + "\n").encode()
+    except Exception as exc:  # after the 200 went out, errors travel in-band as Ollama does
+        yield (json.dumps({"error": str(exc)}) + "\n").encode()
+
+
+async def _generation_lines(manager: ModelManager, name: str, messages: list[dict[str, str]],
+                            options: dict[str, Any], keep_alive_s: float, shape: str) -> AsyncIterator[dict[str, Any]]:
+    started = time.perf_counter_ns()
+    stats = Generation()
+
+    def piece(text: str, done: bool) -> dict[str, Any]:
+        line: dict[str, Any] = {"model": name, "created_at": _now_iso()}
+        if shape == "chat":
+            line["message"] = {"role": "assistant", "content": text}
+        else:
+            line["response"] = text
+        line["done"] = done
+        return line
+
+    async with manager.use(name, "chat", keep_alive_s) as (model, load_ns):
+        tokens = iterate_in_thread(lambda cancelled: model.backend.chat(messages, options, cancelled, stats))
+        try:
+            async for text in tokens:
+                yield piece(text, False)
+        finally:
+            await tokens.aclose()
+    final = piece("", True)
+    final.update(done_reason=stats.done_reason, total_duration=time.perf_counter_ns() - started,
+                 load_duration=load_ns, prompt_eval_count=stats.prompt_eval_count,
+                 prompt_eval_duration=stats.prompt_eval_duration, eval_count=stats.eval_count,
+                 eval_duration=stats.eval_duration)
+    yield final

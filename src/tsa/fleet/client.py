@@ -1,0 +1,116 @@
+"""Async client for one server speaking the Ollama HTTP API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tsa.errors import BackendError, BackendUnavailable, UnknownModel
+
+
+@dataclass(frozen=True)
+class ClientTimeouts:
+    connect_s: float = 5.0
+    embed_s: float = 120.0
+    # Read timeout between stream lines; a cold model load happens before the first one.
+    generate_s: float = 300.0
+    probe_s: float = 3.0
+
+
+class OllamaClient:
+    """Talks to one Ollama (or ``tsa engine``) instance; maps failures to ``tsa.errors``."""
+
+    def __init__(self, base_url: str, timeouts: ClientTimeouts | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeouts = timeouts or ClientTimeouts()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(self.timeouts.embed_s, connect=self.timeouts.connect_s),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def version(self) -> str:
+        body = await self._get_json("/api/version")
+        return str(body.get("version", ""))
+
+    async def tags(self) -> list[str]:
+        body = await self._get_json("/api/tags")
+        return [m["name"] for m in body.get("models", [])]
+
+    async def ps(self) -> list[dict[str, Any]]:
+        body = await self._get_json("/api/ps")
+        return list(body.get("models", []))
+
+    async def embed(self, model: str, inputs: list[str]) -> list[list[float]]:
+        payload = {"model": model, "input": inputs, "truncate": True}
+        try:
+            response = await self._http.post("/api/embed", json=payload)
+        except httpx.TransportError as exc:
+            raise _unavailable(self.base_url, exc) from exc
+        _raise_for_status(response, model)
+        embeddings = response.json().get("embeddings")
+        if not isinstance(embeddings, list) or len(embeddings) != len(inputs):
+            raise BackendError(f"{self.base_url} returned a malformed /api/embed body")
+        return embeddings
+
+    async def chat_stream(self, model: str, messages: list[dict[str, str]],
+                          options: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Yield the NDJSON objects of a streamed ``/api/chat``; the last has ``done: true``.
+
+        Closing the iterator early closes the HTTP stream, which cancels the upstream call.
+        """
+        payload = {"model": model, "messages": messages, "stream": True, "options": options or {}}
+        timeout = httpx.Timeout(self.timeouts.generate_s, connect=self.timeouts.connect_s)
+        try:
+            async with self._http.stream("POST", "/api/chat", json=payload, timeout=timeout) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    _raise_for_status(response, model)
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    message = json.loads(line)
+                    if "error" in message:
+                        raise BackendError(f"{self.base_url}: {message['error']}")
+                    yield message
+                    if message.get("done"):
+                        return
+        except httpx.TransportError as exc:
+            raise _unavailable(self.base_url, exc) from exc
+        raise BackendError(f"{self.base_url} ended the stream without a final message")
+
+    async def _get_json(self, path: str) -> dict[str, Any]:
+        try:
+            response = await self._http.get(path, timeout=self.timeouts.probe_s)
+        except httpx.TransportError as exc:
+            raise _unavailable(self.base_url, exc) from exc
+        _raise_for_status(response, None)
+        return response.json()
+
+
+def _unavailable(base_url: str, exc: Exception) -> BackendUnavailable:
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+    return BackendUnavailable(f"LLM instance {base_url} {kind}: {type(exc).__name__}")
+
+
+def _raise_for_status(response: httpx.Response, model: str | None) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        detail = response.json().get("error", response.text)
+    except ValueError:
+        detail = response.text
+    if response.status_code == 404 and model is not None:
+        raise UnknownModel(f"model {model!r} is not available: {detail}")
+    if response.status_code == 503:
+        raise BackendUnavailable(f"{response.url.host} is busy: {detail}")
+    raise BackendError(f"LLM instance answered {response.status_code}: {detail}")

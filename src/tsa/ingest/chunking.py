@@ -1,0 +1,161 @@
+"""Structure-aware chunking: sections by heading, procedures kept whole, bounded size.
+
+Pure functions: blocks in, chunks out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tsa.records import Block, Chunk
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
+@dataclass
+class _Unit:
+    """Blocks that must stay together: a paragraph, or a procedure with its notices."""
+
+    blocks: list[Block] = field(default_factory=list)
+    procedure: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.blocks)
+
+    @property
+    def pages(self) -> list[int]:
+        return [b.page for b in self.blocks if b.page is not None]
+
+
+@dataclass(frozen=True)
+class ChunkingParams:
+    max_chars: int = 1200
+    overlap_chars: int = 200
+
+
+def _sections(blocks: list[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
+    """Split at headings; each section carries its heading path."""
+    path: list[str] = []
+    sections: list[tuple[tuple[str, ...], list[Block]]] = [((), [])]
+    for block in blocks:
+        if block.kind == "heading":
+            level = max(block.level, 1)
+            path = path[: level - 1] + [block.text]
+            sections.append((tuple(path), []))
+        else:
+            sections[-1][1].append(block)
+    return [(p, b) for p, b in sections if b]
+
+
+def _units(blocks: list[Block]) -> list[_Unit]:
+    """Group steps with the notices around them and the sentence that introduces them."""
+    units: list[_Unit] = []
+    for block in blocks:
+        steplike = block.kind in ("list_item", "notice")
+        last = units[-1] if units else None
+        if steplike and last is not None and (last.procedure or _introduces(last)):
+            last.blocks.append(block)
+            last.procedure = last.procedure or block.kind == "list_item"
+        elif block.kind == "paragraph" and last is not None and last.procedure and _is_continuation(block):
+            last.blocks.append(block)
+        else:
+            units.append(_Unit([block], procedure=block.kind == "list_item"))
+    return units
+
+
+def _introduces(unit: _Unit) -> bool:
+    """A lone notice, or a paragraph ending with ':' leads into the steps that follow it."""
+    return len(unit.blocks) == 1 and (unit.blocks[0].kind == "notice" or unit.blocks[0].text.endswith(":"))
+
+
+def _is_continuation(block: Block) -> bool:
+    return bool(block.text) and block.text[0].islower()
+
+
+def _split_procedure(unit: _Unit, max_chars: int) -> list[_Unit]:
+    """Split an oversize procedure between steps; every part repeats the notices before step one."""
+    lead = []
+    for block in unit.blocks:
+        if block.kind == "list_item":
+            break
+        lead.append(block)
+    parts: list[_Unit] = []
+    current = _Unit(list(lead), procedure=True)
+    for block in unit.blocks[len(lead):]:
+        if len(current.text) + len(block.text) + 1 > max_chars and len(current.blocks) > len(lead):
+            parts.append(current)
+            current = _Unit(list(lead), procedure=True)
+        current.blocks.append(block)
+    parts.append(current)
+    return parts
+
+
+def _split_prose(unit: _Unit, max_chars: int) -> list[_Unit]:
+    """Split an oversize paragraph at sentence ends (or hard, for run-on text)."""
+    block = unit.blocks[0]
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(block.text):
+        while len(sentence) > max_chars:
+            pieces.append(sentence[:max_chars])
+            sentence = sentence[max_chars:]
+        if current and len(current) + len(sentence) + 1 > max_chars:
+            pieces.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append(current)
+    return [_Unit([Block(block.kind, p, block.page, block.level)]) for p in pieces]
+
+
+def _fit(units: list[_Unit], max_chars: int) -> list[_Unit]:
+    fitted: list[_Unit] = []
+    for unit in units:
+        if len(unit.text) <= max_chars:
+            fitted.append(unit)
+        elif unit.procedure:
+            fitted += _split_procedure(unit, max_chars)
+        else:
+            fitted += [piece for b in unit.blocks for piece in _split_prose(_Unit([b]), max_chars)]
+    return fitted
+
+
+def _tail(text: str, overlap_chars: int) -> str:
+    """The last whole sentences (or words) of ``text`` within ``overlap_chars``."""
+    if overlap_chars <= 0 or len(text) <= overlap_chars:
+        return text if overlap_chars > 0 else ""
+    window = text[-overlap_chars:]
+    boundary = _SENTENCE_END.search(window)
+    if boundary:
+        return window[boundary.end():]
+    space = window.find(" ")
+    return window[space + 1:] if space >= 0 else window
+
+
+def chunk_blocks(blocks: list[Block], params: ChunkingParams = ChunkingParams()) -> list[Chunk]:
+    """Chunks no longer than ``max_chars`` (plus overlap), never crossing a section.
+
+    Consecutive chunks of one section share ``overlap_chars`` of prose; a
+    procedure is never cut to make room for overlap.
+    """
+    chunks: list[Chunk] = []
+    for path, section in _sections(blocks):
+        packed: list[list[_Unit]] = [[]]
+        for unit in _fit(_units(section), params.max_chars):
+            size = sum(len(u.text) + 1 for u in packed[-1])
+            if packed[-1] and size + len(unit.text) > params.max_chars:
+                packed.append([])
+            packed[-1].append(unit)
+        previous: list[_Unit] | None = None
+        for group in packed:
+            text = "\n".join(u.text for u in group)
+            if previous is not None and not previous[-1].procedure and not group[0].procedure:
+                overlap = _tail(previous[-1].text, params.overlap_chars)
+                text = f"{overlap}\n{text}" if overlap else text
+            pages = [p for u in group for p in u.pages]
+            chunks.append(Chunk(len(chunks), text, path, min(pages, default=None), max(pages, default=None)))
+            previous = group
+    return chunks

@@ -1,0 +1,53 @@
+"""The prompt: numbered context passages the model must answer from and cite. Pure."""
+
+from __future__ import annotations
+
+from tsa.records import SearchHit
+
+PROMPT_VERSION = 1
+
+SYSTEM_PROMPT = (
+    "You are a technical service assistant for field technicians. Answer the question using only "
+    "the numbered context passages taken from service manuals. Cite every passage you use by its "
+    "number in square brackets, like [1]. Repeat any WARNING or CAUTION that applies. If the "
+    "passages do not contain the answer, say that the manuals do not cover it. Be concise."
+)
+
+NO_CONTEXT_ANSWER = (
+    "I could not find this in the indexed service documents, so I will not guess. "
+    "Try rephrasing the question, or check that the right manual has been ingested."
+)
+
+
+def is_relevant(hit: SearchHit, min_similarity: float) -> bool:
+    """Close in meaning, or an exact identifier match (a part number or error code)."""
+    return (hit.similarity is not None and hit.similarity >= min_similarity) or "identifier" in hit.ranks
+
+
+def page_label(hit: SearchHit) -> str:
+    if hit.page_start is None:
+        return ""
+    if hit.page_end is not None and hit.page_end != hit.page_start:
+        return f", pages {hit.page_start}-{hit.page_end}"
+    return f", page {hit.page_start}"
+
+
+def format_context(hits: list[SearchHit]) -> str:
+    passages = []
+    for number, hit in enumerate(hits, start=1):
+        section = f" — {' > '.join(hit.heading_path)}" if hit.heading_path else ""
+        passages.append(f"[{number}] {hit.title}{page_label(hit)}{section}\n{hit.text}")
+    return "\n\n".join(passages)
+
+
+def build_messages(question: str, hits: list[SearchHit]) -> list[dict[str, str]]:
+    user = f"Context passages:\n\n{format_context(hits)}\n\nQuestion: {question.strip()}\nAnswer:"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def snippet(text: str, max_chars: int = 240) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= max_chars:
+        return flat
+    cut = flat[:max_chars].rsplit(" ", 1)[0]
+    return cut + " …"

@@ -1,0 +1,10 @@
+"""PostgreSQL + pgvector: pool, migrations, documents, embedding space and hybrid search."""
+
+from tsa.store.documents import DocumentStore, PublishResult
+from tsa.store.embedding_space import embedding_text, ensure_embedding_space, reindex
+from tsa.store.migrate import migrate
+from tsa.store.pool import create_pool
+from tsa.store.search import HybridRetriever
+
+__all__ = ["DocumentStore", "HybridRetriever", "PublishResult", "create_pool", "embedding_text",
+           "ensure_embedding_space", "migrate", "reindex"]

@@ -1,0 +1,105 @@
+"""Documents and their chunks: create, publish atomically, fail, list, delete."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from tsa.errors import NotFound
+from tsa.records import Chunk, DocumentInfo
+from tsa.store.identifiers import extract_identifiers
+from tsa.store.pool import vector_literal
+
+_COLUMNS = ("id, source, title, sha256, doc_type, status, error, size_bytes, page_count, "
+            "chunk_count, created_at, updated_at")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    document_id: uuid.UUID
+    # The live document with identical content, when this one turned out to be a duplicate.
+    duplicate_of: uuid.UUID | None
+    replaced: list[uuid.UUID]
+
+
+def _info(row: asyncpg.Record) -> DocumentInfo:
+    return DocumentInfo(**dict(row))
+
+
+class DocumentStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def find_ready_by_sha(self, sha256: str) -> DocumentInfo | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM documents WHERE sha256 = $1 AND status = 'ready' LIMIT 1", sha256)
+        return _info(row) if row else None
+
+    async def create_processing(self, source: str, sha256: str, doc_type: str, size_bytes: int) -> uuid.UUID:
+        document_id = uuid.uuid4()
+        await self.pool.execute(
+            "INSERT INTO documents (id, source, title, sha256, doc_type, status, size_bytes) "
+            "VALUES ($1, $2, $2, $3, $4, 'processing', $5)", document_id, source, sha256, doc_type, size_bytes)
+        return document_id
+
+    async def fail_interrupted(self) -> int:
+        """Documents left ``processing`` by a stopped process will never finish: say so."""
+        status = await self.pool.execute(
+            "UPDATE documents SET status = 'failed', error = 'interrupted: the service stopped; upload again',"
+            " updated_at = now() WHERE status = 'processing'")
+        return int(status.split()[-1])
+
+    async def mark_failed(self, document_id: uuid.UUID, reason: str) -> None:
+        await self.pool.execute(
+            "UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1",
+            document_id, reason)
+
+    async def publish(self, document_id: uuid.UUID, title: str, page_count: int | None,
+                      chunks: list[Chunk], vectors: list[list[float]]) -> PublishResult:
+        """Make the document live and retire older versions of its source, in one transaction."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            doc = await conn.fetchrow("SELECT source, sha256 FROM documents WHERE id = $1 FOR UPDATE", document_id)
+            if doc is None:
+                raise NotFound(f"document {document_id} was deleted while it was being processed")
+            # Serialise publishers of the same source so the unique index never trips mid-race.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", doc["source"])
+            twin = await conn.fetchval("SELECT id FROM documents WHERE sha256 = $1 AND status = 'ready'",
+                                       doc["sha256"])
+            if twin is not None:
+                await conn.execute("DELETE FROM documents WHERE id = $1", document_id)
+                return PublishResult(document_id, twin, [])
+            replaced = [r["id"] for r in await conn.fetch(
+                "DELETE FROM documents WHERE source = $1 AND status = 'ready' RETURNING id", doc["source"])]
+            await conn.executemany(
+                "INSERT INTO chunks (document_id, ordinal, page_start, page_end, heading_path, heading, text,"
+                " identifiers, embedding) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::vector)",
+                [(document_id, c.ordinal, c.page_start, c.page_end, list(c.heading_path),
+                  " > ".join(c.heading_path), c.text, extract_identifiers(" ".join((*c.heading_path, c.text))),
+                  vector_literal(v)) for c, v in zip(chunks, vectors, strict=True)])
+            await conn.execute(
+                "UPDATE documents SET status = 'ready', error = NULL, title = $2, page_count = $3,"
+                " chunk_count = $4, updated_at = now() WHERE id = $1",
+                document_id, title, page_count, len(chunks))
+        return PublishResult(document_id, None, replaced)
+
+    async def get(self, document_id: uuid.UUID) -> DocumentInfo:
+        row = await self.pool.fetchrow(f"SELECT {_COLUMNS} FROM documents WHERE id = $1", document_id)
+        if row is None:
+            raise NotFound(f"document {document_id} not found")
+        return _info(row)
+
+    async def list(self, limit: int = 100, offset: int = 0) -> list[DocumentInfo]:
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM documents ORDER BY created_at DESC LIMIT $1 OFFSET $2", limit, offset)
+        return [_info(r) for r in rows]
+
+    async def delete(self, document_id: uuid.UUID) -> None:
+        deleted = await self.pool.fetchval("DELETE FROM documents WHERE id = $1 RETURNING id", document_id)
+        if deleted is None:
+            raise NotFound(f"document {document_id} not found")
+
+    async def chunk_count(self) -> int:
+        return int(await self.pool.fetchval(
+            "SELECT count(*) FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'ready'"))

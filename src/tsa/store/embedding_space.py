@@ -1,0 +1,64 @@
+"""Which embedding model the store's vectors come from; one model per store."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from tsa.errors import EmbeddingSpaceMismatch
+from tsa.store.pool import vector_literal
+
+Embedder = Callable[[list[str]], Awaitable[list[list[float]]]]
+
+
+async def _read_space(conn: asyncpg.Connection) -> tuple[str, int] | None:
+    rows = {r["key"]: r["value"] for r in await conn.fetch(
+        "SELECT key, value FROM store_meta WHERE key IN ('embedding_model', 'embedding_dims')")}
+    if "embedding_model" not in rows:
+        return None
+    return rows["embedding_model"], int(rows["embedding_dims"])
+
+
+async def _create_vector_column(conn: asyncpg.Connection, model: str, dims: int) -> None:
+    await conn.execute(f"ALTER TABLE chunks ADD COLUMN embedding vector({int(dims)})")
+    await conn.execute("CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)")
+    await conn.executemany(
+        "INSERT INTO store_meta (key, value) VALUES ($1, $2) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        [("embedding_model", model), ("embedding_dims", str(dims))])
+
+
+async def ensure_embedding_space(pool: asyncpg.Pool, model: str, dims: int) -> None:
+    """Set up the vector column for ``model`` on first use; refuse a different model later."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE store_meta IN EXCLUSIVE MODE")
+        space = await _read_space(conn)
+        if space is None:
+            await _create_vector_column(conn, model, dims)
+        elif space != (model, dims):
+            raise EmbeddingSpaceMismatch(
+                f"the store holds embeddings from {space[0]!r} ({space[1]} dims) but EMBEDDING_MODEL is "
+                f"{model!r} ({dims} dims); run `tsa reindex` to re-embed every chunk with the new model, "
+                "or set EMBEDDING_MODEL back")
+
+
+async def reindex(pool: asyncpg.Pool, model: str, dims: int, embed: Embedder, batch_size: int = 64) -> int:
+    """Re-embed every chunk with ``model`` in one transaction; readers see old or new, never a mix."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE chunks IN EXCLUSIVE MODE")
+        rows = await conn.fetch("SELECT id, heading, text FROM chunks ORDER BY id")
+        await conn.execute("DROP INDEX IF EXISTS chunks_embedding_hnsw")
+        await conn.execute("ALTER TABLE chunks DROP COLUMN IF EXISTS embedding")
+        await _create_vector_column(conn, model, dims)
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start:start + batch_size]
+            vectors = await embed([embedding_text(r["heading"], r["text"]) for r in batch])
+            await conn.executemany("UPDATE chunks SET embedding = $2::text::vector WHERE id = $1",
+                                   [(r["id"], vector_literal(v)) for r, v in zip(batch, vectors, strict=True)])
+    return len(rows)
+
+
+def embedding_text(heading: str, text: str) -> str:
+    """What gets embedded for a chunk: its section heading gives the vector context."""
+    return f"{heading}\n{text}" if heading else text

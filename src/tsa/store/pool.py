@@ -1,0 +1,16 @@
+"""The asyncpg connection pool."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10,
+                      command_timeout_s: float = 30.0) -> asyncpg.Pool:
+    return await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size,
+                                     command_timeout=command_timeout_s, timeout=10.0)
+
+
+def vector_literal(vector: list[float]) -> str:
+    """pgvector's text form; passed as ``$n::text::vector`` so no client codec is needed."""
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"

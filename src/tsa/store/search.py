@@ -1,0 +1,68 @@
+"""Hybrid retrieval: pgvector cosine, PostgreSQL full-text and exact identifiers, fused by RRF."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from tsa.records import SearchHit
+from tsa.store.fusion import reciprocal_rank_fusion
+from tsa.store.identifiers import extract_identifiers
+from tsa.store.pool import vector_literal
+
+_VECTOR_SQL = """
+SELECT id FROM chunks ORDER BY embedding <=> $1::text::vector LIMIT $2
+"""
+# Questions are sentences: any matching word should count, so the query ORs the lexemes.
+_FULLTEXT_SQL = """
+WITH q AS (SELECT NULLIF(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS q)
+SELECT c.id FROM chunks c, q WHERE c.tsv @@ q.q
+ORDER BY ts_rank_cd(c.tsv, q.q) DESC, c.id LIMIT $2
+"""
+_IDENTIFIER_SQL = """
+SELECT id FROM chunks WHERE identifiers && $1::text[]
+ORDER BY cardinality(ARRAY(SELECT unnest(identifiers) INTERSECT SELECT unnest($1::text[]))) DESC, id
+LIMIT $2
+"""
+_DETAIL_SQL = """
+SELECT c.id, c.document_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text,
+       1 - (c.embedding <=> $2::text::vector) AS similarity
+FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigint[])
+"""
+
+
+class HybridRetriever:
+    def __init__(self, pool: asyncpg.Pool, candidates_per_list: int = 40) -> None:
+        self.pool = pool
+        self.candidates_per_list = candidates_per_list
+
+    async def search(self, query: str, query_vector: list[float], k: int) -> list[SearchHit]:
+        vector = vector_literal(query_vector)
+        limit = max(self.candidates_per_list, 4 * k)
+        identifiers = extract_identifiers(query)
+        lists = await asyncio.gather(
+            self._ids(_VECTOR_SQL, vector, limit),
+            self._ids(_FULLTEXT_SQL, query, limit),
+            self._ids(_IDENTIFIER_SQL, identifiers, limit) if identifiers else _nothing(),
+        )
+        fused = reciprocal_rank_fusion(dict(zip(("vector", "fulltext", "identifier"), lists, strict=True)))[:k]
+        if not fused:
+            return []
+        rows = {r["id"]: r for r in await self.pool.fetch(_DETAIL_SQL, [cid for cid, _, _ in fused], vector)}
+        return [_hit(rows[cid], score, ranks) for cid, score, ranks in fused if cid in rows]
+
+    async def _ids(self, sql: str, arg: object, limit: int) -> list[int]:
+        return [r["id"] for r in await self.pool.fetch(sql, arg, limit)]
+
+
+async def _nothing() -> list[int]:
+    return []
+
+
+def _hit(row: asyncpg.Record, score: float, ranks: dict[str, int]) -> SearchHit:
+    return SearchHit(
+        chunk_id=row["id"], document_id=row["document_id"], title=row["title"], source=row["source"],
+        page_start=row["page_start"], page_end=row["page_end"], heading_path=tuple(row["heading_path"]),
+        text=row["text"], score=score, similarity=float(row["similarity"]),
+        lexical=bool({"fulltext", "identifier"} & ranks.keys()), ranks=ranks)
