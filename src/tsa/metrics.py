@@ -18,7 +18,7 @@ RAG_STAGE_DURATION = Histogram(
     "tsa_rag_stage_duration_seconds", "Time of each RAG stage: embed, retrieve, first_token, generate.",
     ["stage"], buckets=LATENCY_BUCKETS_S)
 RAG_ANSWERS = Counter(
-    "tsa_rag_answers_total", "RAG answers by outcome: answered (with sources), no_context, error.",
+    "tsa_rag_answers_total", "RAG answers by outcome: answered (with sources), no_context, error, cancelled (client left mid-stream).",
     ["outcome"])
 
 INGEST_DOCUMENTS = Counter(

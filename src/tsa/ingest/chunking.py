@@ -66,8 +66,10 @@ def _units(blocks: list[Block]) -> list[_Unit]:
 
 
 def _introduces(unit: _Unit) -> bool:
-    """A lone notice, or a paragraph ending with ':' leads into the steps that follow it."""
-    return len(unit.blocks) == 1 and (unit.blocks[0].kind == "notice" or unit.blocks[0].text.endswith(":"))
+    """Notices, optionally after a paragraph ending with ':', lead into the steps that follow them."""
+    first, rest = unit.blocks[0], unit.blocks[1:]
+    return (not unit.procedure and all(b.kind == "notice" for b in rest)
+            and (first.kind == "notice" or first.text.endswith(":")))
 
 
 def _is_continuation(block: Block) -> bool:

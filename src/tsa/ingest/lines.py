@@ -41,15 +41,27 @@ def classify(line: str) -> tuple[str, int]:
     return "", 0
 
 
-def without_running_lines(pages: list[list[str]], min_share: float = 0.5) -> list[list[str]]:
-    """Drop running headers and footers: lines (digits ignored) on at least ``min_share`` of pages."""
+def _edges(page: list[str], depth: int) -> list[str]:
+    lines = [line.strip() for line in page if line.strip()]
+    return lines[:depth] + lines[-depth:]
+
+
+def without_running_lines(pages: list[list[str]], min_share: float = 0.5, depth: int = 2) -> list[list[str]]:
+    """Drop running headers and footers: lines within ``depth`` of a page's top or bottom that
+    recur (digits ignored) on at least ``min_share`` of the pages."""
     if len(pages) < 3:
         return pages
     seen: Counter[str] = Counter()
     for page in pages:
-        seen.update({_DIGITS.sub("#", line.strip()) for line in page if line.strip()})
+        seen.update({_DIGITS.sub("#", line) for line in _edges(page, depth)})
     running = {shape for shape, n in seen.items() if n >= min_share * len(pages)}
-    return [[line for line in page if _DIGITS.sub("#", line.strip()) not in running] for page in pages]
+
+    def keep(page: list[str]) -> list[str]:
+        edges = set(_edges(page, depth))
+        return [line for line in page
+                if not (line.strip() in edges and _DIGITS.sub("#", line.strip()) in running)]
+
+    return [keep(page) for page in pages]
 
 
 def blocks_from_lines(lines: Iterable[tuple[str, int | None]]) -> list[Block]:

@@ -85,7 +85,7 @@ def parse_markdown(data: bytes, name: str) -> ParsedDocument:
 
 
 def parse_html(data: bytes, name: str) -> ParsedDocument:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(_decode(data))
     for node in tree.css("script, style, nav, noscript"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -44,6 +45,10 @@ async def _events(answer: Answer) -> AsyncIterator[bytes]:
     try:
         async for piece in answer.pieces():
             yield sse_event("token", {"text": piece})
+    except asyncio.CancelledError:
+        # The client went away mid-answer; closing the stream cancelled the upstream generation.
+        metrics.RAG_ANSWERS.labels(outcome="cancelled").inc()
+        raise
     except TSAError as exc:
         metrics.RAG_ANSWERS.labels(outcome="error").inc()
         yield sse_event("error", error_body(exc.code, exc.message)["error"])

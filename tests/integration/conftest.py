@@ -1,0 +1,93 @@
+"""Real embedded PostgreSQL, Redis and one engine process, started once for the session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from tsa.api import create_app
+from tsa.config import Settings
+from tsa.container import Container, open_container
+from tsa.runtime import EmbeddedServices, Endpoints
+from tsa.runtime.children import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+async def services(tmp_path_factory) -> AsyncIterator[Endpoints]:
+    runtime = EmbeddedServices(Settings(tsa_home=tmp_path_factory.mktemp("home")))
+    endpoints = await asyncio.to_thread(runtime.start)
+    try:
+        yield endpoints
+    finally:
+        await asyncio.to_thread(runtime.stop)
+
+
+@pytest.fixture(scope="session")
+def engine_url(services: Endpoints) -> str:
+    return services.ollama_instances[0]
+
+
+@pytest.fixture
+async def database_url(services: Endpoints) -> AsyncIterator[str]:
+    """A fresh, empty database per test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(services.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield services.database_url.replace("/postgres?", f"/{name}?")
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def settings(services: Endpoints, database_url: str, tmp_path) -> Settings:
+    return Settings(tsa_home=tmp_path, database_url=database_url, redis_url=services.redis_url,
+                    ollama_instances=services.ollama_instances)
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    async with open_container(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on a real socket (uvicorn), so streaming and disconnects behave as in production."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    server.capture_signals = _no_signals  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        yield client
+    server.should_exit = True
+    await task
+
+
+def _no_signals():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+async def wait_until_processed(api: httpx.AsyncClient, document_id: str, attempts: int = 600) -> dict:
+    for _ in range(attempts):
+        body = (await api.get(f"/api/documents/{document_id}")).json()
+        if body["status"] != "processing":
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"document {document_id} still processing")

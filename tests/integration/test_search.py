@@ -1,0 +1,46 @@
+"""Hybrid retrieval on the sample manual: meaning, words and exact identifiers."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+async def manual(container, sample_pdf):
+    await container.pipeline.ingest("hf22-service-manual.pdf", sample_pdf)
+    return container
+
+
+async def _search(container, query: str, k: int = 5):
+    return await container.retriever.search(query, (await container.embedder([query]))[0], k)
+
+
+@pytest.mark.parametrize(("query", "page", "section_end"), [
+    ("E-17", 6, "5 Troubleshooting and Error Codes"),
+    ("SK-4471", 5, "4.3 Replacing the mechanical seal"),
+    ("M8x1.25", 2, "2 Technical Specifications"),
+    ("OR-3515", 4, "4.2 Replacing the inlet filter cartridge"),
+])
+async def test_identifiers_are_found_exactly(manual, query, page, section_end):
+    hits = await _search(manual, query)
+    identifier_hits = [h for h in hits if "identifier" in h.ranks]
+    assert identifier_hits, "the identifier list must match"
+    assert any(h.page_start == page and h.heading_path[-1] == section_end for h in identifier_hits)
+    assert "identifier" in hits[0].ranks, "an exact identifier match must rank first"
+
+
+async def test_questions_in_other_words_find_the_right_section(manual):
+    hits = await _search(manual, "How often should I grease the motor bearings?")
+    assert hits[0].heading_path[-1] == "4.4 Lubricating the motor bearings" and hits[0].page_start == 5
+
+
+async def test_results_are_ranked_by_fused_score(manual):
+    hits = await _search(manual, "seal leaking", 8)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.chunk_id for h in hits}) == len(hits)
+
+
+async def test_an_empty_store_returns_nothing(container):
+    assert await _search(container, "anything") == []

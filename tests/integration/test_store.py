@@ -1,0 +1,55 @@
+"""Migrations and the embedding space against a real PostgreSQL with pgvector."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tsa.errors import EmbeddingSpaceMismatch
+from tsa.store import create_pool, ensure_embedding_space, migrate, reindex
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def pool(database_url):
+    pool = await create_pool(database_url)
+    yield pool
+    await pool.close()
+
+
+async def test_migrations_apply_once_even_when_replicas_race(pool):
+    results = await asyncio.gather(*(migrate(pool) for _ in range(4)))
+    assert sorted(results, key=len)[-1] == [1] and sum(len(r) for r in results) == 1
+    assert await migrate(pool) == []
+    indexes = {r["indexname"] for r in await pool.fetch("SELECT indexname FROM pg_indexes WHERE tablename='chunks'")}
+    assert {"chunks_tsv", "chunks_identifiers"} <= indexes
+
+
+async def test_embedding_space_is_fixed_by_the_first_model(pool):
+    await migrate(pool)
+    await ensure_embedding_space(pool, "all-minilm", 384)
+    await ensure_embedding_space(pool, "all-minilm", 384)
+    column = await pool.fetchval(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'chunks'::regclass "
+        "AND attname = 'embedding'")
+    assert column == "vector(384)"
+    index = await pool.fetchval("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_hnsw'")
+    assert "hnsw" in index and "vector_cosine_ops" in index
+    with pytest.raises(EmbeddingSpaceMismatch, match="run `tsa reindex`"):
+        await ensure_embedding_space(pool, "nomic-embed-text", 768)
+
+
+async def test_reindex_moves_every_chunk_to_the_new_model(pool, container):
+    # The container's store already holds all-minilm vectors; pretend they came from an older model.
+    await container.pipeline.ingest("notes.md", b"# Pump\n\nThe HF-22 pump moves 22 m3/h of water.")
+    await container.pool.execute("UPDATE store_meta SET value = 'old-model' WHERE key = 'embedding_model'")
+    with pytest.raises(EmbeddingSpaceMismatch):
+        await ensure_embedding_space(container.pool, "all-minilm", 384)
+    count = await reindex(container.pool, "all-minilm", 384, container.embedder)
+    assert count == 1
+    await ensure_embedding_space(container.pool, "all-minilm", 384)
+    assert await container.pool.fetchval("SELECT count(*) FROM chunks WHERE embedding IS NULL") == 0
+    hits = await container.retriever.search("pump flow", (await container.embedder(["pump flow"]))[0], 3)
+    assert hits and hits[0].similarity > 0.2
