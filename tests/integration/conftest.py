@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
@@ -60,28 +62,42 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
         yield opened
 
 
-@pytest.fixture
-async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serve_api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """The API on a real socket (uvicorn), so streaming and disconnects behave as in production."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
-    server.capture_signals = _no_signals  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_api(container) as client:
         yield client
-    server.should_exit = True
-    await task
 
 
-def _no_signals():
-    import contextlib
+@pytest.fixture
+def api_for():
+    """Open a container for other settings and serve it: ``async with api_for(settings) as api``."""
 
-    return contextlib.nullcontext()
+    @asynccontextmanager
+    async def opened(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+        async with open_container(settings) as container, serve_api(container) as client:
+            yield client
+
+    return opened
 
 
 async def wait_until_processed(api: httpx.AsyncClient, document_id: str, attempts: int = 600) -> dict:

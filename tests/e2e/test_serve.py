@@ -1,0 +1,71 @@
+"""`tsa serve` on the embedded defaults: upload the sample manual, ask, get the right page cited."""
+
+from __future__ import annotations
+
+import io
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from tests.e2e.conftest import processes_using, tsa
+from tsa.runtime.children import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _page_with(pdf: bytes, text: str) -> int:
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    return next(n for n, page in enumerate(pages, start=1) if text in page.extract_text())
+
+
+def _wait_ready(base: str, server: subprocess.Popen, log: Path, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("tsa serve never became ready")
+
+
+def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sample_pdf, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with open(log, "w") as output:
+        server = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port)], env=user_env,
+                                  stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        _wait_ready(base, server, log)
+        second = tsa("serve", "--port", str(free_port()), env=user_env, timeout=60)
+        assert second.returncode == 1 and "in use by another tsa process" in second.stderr
+
+        with httpx.Client(base_url=base, timeout=120) as http:
+            upload = http.post("/api/documents", files={"file": ("hf22-service-manual.pdf", sample_pdf)})
+            assert upload.status_code == 202
+            document_id = upload.json()["document_id"]
+            for _ in range(600):
+                document = http.get(f"/api/documents/{document_id}").json()
+                if document["status"] != "processing":
+                    break
+                time.sleep(0.2)
+            assert document["status"] == "ready", document
+            answer = http.post("/api/rag-chat", json={
+                "query": "What is the tightening torque of the impeller nut?", "max_tokens": 48}).json()
+        expected_page = _page_with(sample_pdf, "Impeller nut")
+        assert expected_page in [source["page"] for source in answer["sources"]]
+        assert answer["answer"].strip()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        exit_code = server.wait(60)
+    assert exit_code == 0
+    assert processes_using(home) == [], "embedded PostgreSQL, Redis and engine must stop with tsa serve"

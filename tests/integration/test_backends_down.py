@@ -1,0 +1,35 @@
+"""A dead LLM instance: failover when another answers, a clear 503 when none does."""
+
+from __future__ import annotations
+
+import pytest
+
+from tsa.container import open_container
+from tsa.runtime.children import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+async def test_a_dead_instance_is_skipped(settings, sample_pdf):
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings.ollama_instances = [dead, *settings.ollama_instances]
+    async with open_container(settings) as container:
+        for _ in range(3):
+            info = await container.pipeline.ingest("manual.pdf", sample_pdf)
+        assert info.status == "ready"
+        dead_instance = next(i for i in container.fleet.instances if i.url == dead)
+        assert dead_instance.failed_requests >= 1
+
+
+async def test_no_instance_means_503_and_not_ready(settings, api_for):
+    async with open_container(settings):
+        pass  # sizes the vector column with the live engine
+    settings.ollama_instances = [f"http://127.0.0.1:{free_port()}"]
+    async with api_for(settings) as api:
+        response = await api.post("/api/search", json={"query": "seal"})
+        assert response.status_code == 503 and response.json()["error"]["code"] == "backend_unavailable"
+        ready = await api.get("/ready")
+        assert ready.status_code == 503 and not ready.json()["checks"]["llm"]["ok"]
+        assert ready.json()["checks"]["postgres"]["ok"] and ready.json()["checks"]["redis"]["ok"]
+        health = await api.get("/health")
+        assert health.status_code == 200
