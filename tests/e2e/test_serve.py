@@ -41,8 +41,12 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
+    seed = tmp_path / "seed" / "dryer.md"
+    seed.parent.mkdir()
+    seed.write_text("# Dryer DR-4\n\n## Alarms\n\nAlarm A-05 means the dew point is too high.\n")
     with open(log, "w") as output:
-        server = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port)], env=user_env,
+        server = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port),
+                                   "--ingest", str(seed.parent)], env=user_env,
                                   stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         _wait_ready(base, server, log)
@@ -59,6 +63,8 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
                     break
                 time.sleep(0.2)
             assert document["status"] == "ready", document
+            sources = {d["source"]: d["status"] for d in http.get("/api/documents").json()["documents"]}
+            assert sources == {"hf22-service-manual.pdf": "ready", "dryer.md": "ready"}
             answer = http.post("/api/rag-chat", json={
                 "query": "What is the tightening torque of the impeller nut?", "max_tokens": 48}).json()
         expected_page = _page_with(sample_pdf, "Impeller nut")

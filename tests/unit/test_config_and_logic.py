@@ -75,3 +75,10 @@ def test_fleet_prefers_the_least_busy_and_rotates_ties():
     assert pick_instance([a, b, c], 0)[0] is b
     assert pick_instance([a, b, c], 2)[0] is c
     assert pick_instance([a, b, c], 0)[-1] is a
+
+
+def test_urls_lose_their_password_in_logs():
+    from tsa.cli import _redact
+
+    assert _redact("postgresql://tsa:secret@db:5432/tsa") == "postgresql://tsa:***@db:5432/tsa"
+    assert _redact("redis://cache:6379/0") == "redis://cache:6379/0"

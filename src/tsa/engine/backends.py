@@ -6,6 +6,7 @@ worker thread.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -71,8 +72,10 @@ class LlamaCppChat:
     def __init__(self, model_path: Path, context_tokens: int, threads: int) -> None:
         from llama_cpp import Llama
 
-        self._llm = Llama(model_path=str(model_path), n_ctx=context_tokens,
-                          n_threads=threads or None, verbose=False)
+        # llama-cpp-python defaults to half the cores; prompt evaluation wants them all.
+        threads = threads or os.cpu_count() or 1
+        self._llm = Llama(model_path=str(model_path), n_ctx=context_tokens, n_threads=threads,
+                          n_threads_batch=threads, verbose=False)
 
     def chat(self, messages: list[dict[str, str]], options: dict[str, Any],
              cancelled: threading.Event, stats: Generation) -> Iterator[str]:

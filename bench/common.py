@@ -1,0 +1,75 @@
+"""Helpers shared by the benchmarks: a `tsa serve` subprocess, percentiles, tables."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary_ms(values_s: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in values_s]
+    return {"n": len(ms), "p50": statistics.median(ms), "p95": percentile(ms, 95), "p99": percentile(ms, 99),
+            "max": max(ms)}
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    def cell(value: object) -> str:
+        return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def free_port() -> int:
+    from tsa.runtime.children import free_port as pick
+
+    return pick()
+
+
+@contextmanager
+def tsa_serve(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """A `tsa serve` subprocess on the embedded defaults in a fresh TSA_HOME; yields its base URL."""
+    with tempfile.TemporaryDirectory(prefix="tsa-bench-") as home:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "REDIS_URL", "OLLAMA_INSTANCES")}
+        env.update(TSA_HOME=home, **(extra_env or {}))
+        log = open(Path(home) / "serve.log", "w")  # noqa: SIM115 - closed below
+        server = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port),
+                                   "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 300
+            while True:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((Path(home) / "serve.log").read_text())
+                try:
+                    if httpx.get(base + "/ready", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.5)
+            yield base
+        finally:
+            server.terminate()
+            server.wait(60)
+            log.close()
