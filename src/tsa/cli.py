@@ -171,7 +171,8 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
                         progress.update(step, completed=done, total=total or None)
 
                     try:
-                        info = await container.pipeline.ingest(path.name, path.read_bytes(), report)
+                        data = await asyncio.to_thread(path.read_bytes)
+                        info = await container.pipeline.ingest(path.name, data, report)
                         results.append((path.name, info.status, info.error or f"{info.chunk_count} chunks"))
                     except TSAError as exc:
                         results.append((path.name, "rejected", exc.message))

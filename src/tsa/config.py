@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(default=1200, ge=200)
     chunk_overlap_chars: int = Field(default=200, ge=0)
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
-    # Cosine similarity below which a chunk with no lexical match is "not relevant".
+    # Cosine similarity below which a chunk without an exact identifier match is "not relevant".
     min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)
 
     connect_timeout_s: float = Field(default=5.0, gt=0)

@@ -14,7 +14,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from tsa.config import Settings
-from tsa.errors import BackendUnavailable, EmbeddingSpaceMismatch
+from tsa.errors import BackendUnavailable
 from tsa.fleet import ClientTimeouts, Fleet, FleetEmbedder
 from tsa.ingest import ChunkingParams, IngestPipeline
 from tsa.rag import RagService
@@ -82,5 +82,3 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         rag = RagService(fleet, embedder, retriever, settings.chat_model, settings.min_similarity)
         yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, retriever, pipeline, rag)
 
-
-__all__ = ["Container", "EmbeddingSpaceMismatch", "open_container"]

@@ -61,6 +61,5 @@ class SearchHit:
     heading_path: tuple[str, ...]
     text: str
     score: float  # reciprocal-rank-fusion score
-    similarity: float | None  # cosine similarity to the query, when the vector search saw it
-    lexical: bool  # matched the full-text or identifier search
+    similarity: float | None  # cosine similarity to the query
     ranks: dict[str, int] = field(default_factory=dict)

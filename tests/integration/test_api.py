@@ -54,10 +54,12 @@ async def test_bad_uploads_get_clear_errors(api, files, status, code):
     assert response.status_code == status and response.json()["error"]["code"] == code
 
 
-async def test_oversize_upload_is_413(api, container):
+@pytest.mark.parametrize("size", [4096, 256 * 1024])  # just over (read and counted), far over (by its header)
+async def test_oversize_upload_is_413(api, container, size):
     container.settings.max_upload_bytes = 2048
-    response = await api.post("/api/documents", files={"file": ("big.txt", b"a" * 4096)})
+    response = await api.post("/api/documents", files={"file": ("big.txt", b"a" * size)})
     assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    assert (await api.get("/api/documents")).json()["documents"] == []
 
 
 async def test_search_returns_ranked_chunks_with_document_page_and_score(api, manual):

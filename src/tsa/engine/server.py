@@ -109,6 +109,10 @@ def create_engine_app(manager: ModelManager) -> FastAPI:
     async def _bad_value(_: Request, exc: ValueError) -> JSONResponse:
         return _error(400, str(exc))
 
+    @app.exception_handler(Exception)
+    async def _failed(_: Request, exc: Exception) -> JSONResponse:
+        return _error(500, f"{type(exc).__name__}: {exc}")
+
     @app.get("/", response_class=PlainTextResponse)
     async def root() -> str:
         return "Ollama is running"
@@ -132,11 +136,11 @@ def create_engine_app(manager: ModelManager) -> FastAPI:
         texts = [body.input] if isinstance(body.input, str) else body.input
         started = time.perf_counter_ns()
         async with manager.use(body.model, "embed", parse_keep_alive(body.keep_alive)) as (model, load_ns):
-            vectors = await asyncio.to_thread(model.backend.embed, texts, body.truncate)
+            vectors, tokens = await asyncio.to_thread(_embed_counting, model.backend, texts, body.truncate)
         if body.dimensions:
             vectors = [v[: body.dimensions] for v in vectors]
         return {"model": body.model, "embeddings": vectors, "total_duration": time.perf_counter_ns() - started,
-                "load_duration": load_ns, "prompt_eval_count": sum(len(t.split()) for t in texts)}
+                "load_duration": load_ns, "prompt_eval_count": tokens}
 
     @app.post("/api/embeddings")
     async def embeddings(body: LegacyEmbedRequest) -> dict[str, Any]:
@@ -156,6 +160,10 @@ def create_engine_app(manager: ModelManager) -> FastAPI:
         return await _respond(manager, body.model, messages, body.options, body.keep_alive, body.stream, "generate")
 
     return app
+
+
+def _embed_counting(backend: Any, texts: list[str], truncate: bool) -> tuple[list[list[float]], int]:
+    return backend.embed(texts, truncate), sum(backend.count_tokens(t) for t in texts)
 
 
 async def _respond(manager: ModelManager, name: str, messages: list[dict[str, str]], options: dict[str, Any],

@@ -64,5 +64,4 @@ def _hit(row: asyncpg.Record, score: float, ranks: dict[str, int]) -> SearchHit:
     return SearchHit(
         chunk_id=row["id"], document_id=row["document_id"], title=row["title"], source=row["source"],
         page_start=row["page_start"], page_end=row["page_end"], heading_path=tuple(row["heading_path"]),
-        text=row["text"], score=score, similarity=float(row["similarity"]),
-        lexical=bool({"fulltext", "identifier"} & ranks.keys()), ranks=ranks)
+        text=row["text"], score=score, similarity=float(row["similarity"]), ranks=ranks)

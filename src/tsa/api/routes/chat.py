@@ -35,8 +35,12 @@ async def rag_chat(body: RagChatRequest, container: ContainerDep) -> dict[str, A
     if body.stream:
         return StreamingResponse(_events(answer), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    async for _ in answer.pieces():
-        pass
+    try:
+        async for _ in answer.pieces():
+            pass
+    except TSAError:
+        metrics.RAG_ANSWERS.labels(outcome="error").inc()
+        raise
     return answer.metadata()
 
 

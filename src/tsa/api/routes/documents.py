@@ -15,6 +15,8 @@ from tsa.errors import InvalidRequest, PayloadTooLarge
 from tsa.records import DocumentInfo
 
 router = APIRouter()
+# Multipart boundaries and part headers around the file itself.
+_MULTIPART_OVERHEAD_BYTES = 16 * 1024
 
 
 def document_json(info: DocumentInfo) -> dict[str, Any]:
@@ -34,9 +36,13 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 
 @router.post("/api/documents", status_code=202)
 async def upload_document(request: Request, file: UploadFile, container: ContainerDep) -> JSONResponse:
+    limit = container.settings.max_upload_bytes
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit + _MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit} (MAX_UPLOAD_BYTES)")
     if not file.filename:
         raise InvalidRequest("the upload needs a file name")
-    data = await _read_limited(file, container.settings.max_upload_bytes)
+    data = await _read_limited(file, limit)
     submission = await container.pipeline.submit(file.filename, data)
     body = {"document_id": str(submission.document_id), "status": submission.status,
             "duplicate": submission.duplicate}
