@@ -125,14 +125,29 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
 @app.command()
 def engine(host: str = "127.0.0.1", port: int = 11434,
            threads: Annotated[int, typer.Option(help="CPU threads for inference; 0 = all cores.")] = 0,
+           models: Annotated[str, typer.Option(help="Comma-separated subset of models to serve.")] = "",
+           bench: Annotated[bool, typer.Option(
+               help="Serve only the benchmark models bench-embed and bench-chat (fixed latency).")] = False,
+           bench_embed_ms: Annotated[float, typer.Option(help="bench-embed service time per call.")] = 20.0,
+           bench_token_ms: Annotated[float, typer.Option(help="bench-chat time per token.")] = 5.0,
+           fail_rate: Annotated[float, typer.Option(help="Testing: share of model calls answered 500.")] = 0.0,
+           inject_latency_ms: Annotated[float, typer.Option(help="Testing: delay added to model calls.")] = 0.0,
            log_level: str = "warning") -> None:
     """Run the local model server, which speaks the Ollama HTTP API."""
     import uvicorn
 
     from tsa.engine import ModelManager, create_engine_app, default_catalog
+    from tsa.engine.catalog import bench_catalog, select_models
+    from tsa.engine.faults import Faults
 
-    uvicorn.run(create_engine_app(ModelManager(default_catalog(threads))), host=host, port=port,
-                log_level=log_level)
+    catalog = bench_catalog(bench_embed_ms / 1000, bench_token_ms / 1000) if bench else default_catalog(threads)
+    try:
+        catalog = select_models(catalog, [m.strip() for m in models.split(",") if m.strip()])
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    faults = Faults(fail_rate=fail_rate, extra_latency_s=inject_latency_ms / 1000)
+    uvicorn.run(create_engine_app(ModelManager(catalog), faults), host=host, port=port, log_level=log_level)
 
 
 def _files(paths: list[Path]) -> list[Path]:

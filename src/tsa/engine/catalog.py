@@ -29,6 +29,30 @@ def default_catalog(threads: int = 0) -> dict[str, ModelSpec]:
     return {spec.name: spec for spec in specs}
 
 
+def bench_catalog(embed_latency_s: float, token_latency_s: float) -> dict[str, ModelSpec]:
+    """``bench-embed`` and ``bench-chat``: fixed latency, deterministic output (see bench_models)."""
+    from tsa.engine.bench_models import BenchChat, BenchEmbedder
+
+    specs = [
+        ModelSpec("bench-embed:latest", "embed", "bench", "0", "none",
+                  load=lambda: BenchEmbedder(embed_latency_s)),
+        ModelSpec("bench-chat:latest", "chat", "bench", "0", "none",
+                  load=lambda: BenchChat(token_latency_s)),
+    ]
+    return {spec.name: spec for spec in specs}
+
+
+def select_models(catalog: dict[str, ModelSpec], names: list[str]) -> dict[str, ModelSpec]:
+    """Only the named models (e.g. to run an instance that lacks one); all when ``names`` is empty."""
+    if not names:
+        return catalog
+    wanted = {canonical_name(n) for n in names}
+    unknown = wanted - catalog.keys()
+    if unknown:
+        raise ValueError(f"unknown models {sorted(unknown)}; this engine offers {sorted(catalog)}")
+    return {name: spec for name, spec in catalog.items() if name in wanted}
+
+
 def canonical_name(name: str) -> str:
     """Ollama's rule: a name without a tag means ``:latest``."""
     return name if ":" in name else f"{name}:latest"

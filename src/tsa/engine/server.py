@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from tsa import __version__
 from tsa.engine.backends import Generation, ModelSpec
+from tsa.engine.faults import FaultInjector, Faults
 from tsa.engine.keep_alive import FOREVER, parse_keep_alive
 from tsa.engine.manager import LoadedModel, ModelManager, ModelNotFound
 from tsa.engine.threads import iterate_in_thread
@@ -86,7 +88,20 @@ def _ps_entry(model: LoadedModel) -> dict[str, Any]:
             "details": _details(spec), "expires_at": expires, "size_vram": 0}
 
 
-def create_engine_app(manager: ModelManager) -> FastAPI:
+class JsonBodies:
+    """Ollama reads every POST body as JSON whatever its content type (``curl -d`` sends a form type)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)
+
+
+def create_engine_app(manager: ModelManager, faults: Faults | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reaper = asyncio.create_task(manager.reap_forever())
@@ -94,6 +109,10 @@ def create_engine_app(manager: ModelManager) -> FastAPI:
         reaper.cancel()
 
     app = FastAPI(title="tsa engine", lifespan=lifespan, docs_url=None, redoc_url=None)
+    counters = Counter[str]()
+    if faults is not None and faults.active:
+        app.add_middleware(FaultInjector, faults=faults)
+    app.add_middleware(JsonBodies)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -131,8 +150,14 @@ def create_engine_app(manager: ModelManager) -> FastAPI:
     async def ps() -> dict[str, Any]:
         return {"models": [_ps_entry(m) for m in manager.loaded()]}
 
+    @app.get("/api/engine/stats")
+    async def engine_stats() -> dict[str, Any]:
+        """Not part of Ollama's API: counts that let tests see cancellations and routing."""
+        return {"counters": dict(counters)}
+
     @app.post("/api/embed")
     async def embed(body: EmbedRequest) -> dict[str, Any]:
+        counters["embed_requests"] += 1
         texts = [body.input] if isinstance(body.input, str) else body.input
         started = time.perf_counter_ns()
         async with manager.use(body.model, "embed", parse_keep_alive(body.keep_alive)) as (model, load_ns):
@@ -151,13 +176,15 @@ def create_engine_app(manager: ModelManager) -> FastAPI:
     @app.post("/api/chat")
     async def chat(body: ChatRequest) -> Any:
         messages = [m.model_dump() for m in body.messages]
-        return await _respond(manager, body.model, messages, body.options, body.keep_alive, body.stream, "chat")
+        return await _respond(manager, body.model, messages, body.options, body.keep_alive, body.stream, "chat",
+                              counters)
 
     @app.post("/api/generate")
     async def generate(body: GenerateRequest) -> Any:
         messages = ([{"role": "system", "content": body.system}] if body.system else []) + \
             [{"role": "user", "content": body.prompt}]
-        return await _respond(manager, body.model, messages, body.options, body.keep_alive, body.stream, "generate")
+        return await _respond(manager, body.model, messages, body.options, body.keep_alive, body.stream, "generate",
+                              counters)
 
     return app
 
@@ -167,10 +194,10 @@ def _embed_counting(backend: Any, texts: list[str], truncate: bool) -> tuple[lis
 
 
 async def _respond(manager: ModelManager, name: str, messages: list[dict[str, str]], options: dict[str, Any],
-                   keep_alive: object, stream: bool, shape: str) -> Any:
+                   keep_alive: object, stream: bool, shape: str, counters: Counter[str]) -> Any:
     manager.spec(name)  # unknown model → 404 before any streaming starts
     keep_alive_s = parse_keep_alive(keep_alive)
-    lines = _generation_lines(manager, name, messages, options, keep_alive_s, shape)
+    lines = _counted(_generation_lines(manager, name, messages, options, keep_alive_s, shape), counters)
     if stream:
         return StreamingResponse(_ndjson(lines), media_type="application/x-ndjson")
     parts: list[str] = []
@@ -185,6 +212,18 @@ async def _respond(manager: ModelManager, name: str, messages: list[dict[str, st
     else:
         final["response"] = "".join(parts)
     return final
+
+
+async def _counted(lines: AsyncIterator[dict[str, Any]], counters: Counter[str]) -> AsyncIterator[dict[str, Any]]:
+    counters["generations_started"] += 1
+    finished = False
+    try:
+        async for line in lines:
+            finished = bool(line.get("done"))
+            yield line
+    finally:
+        counters["generations_completed" if finished else "generations_interrupted"] += 1
+        await lines.aclose()
 
 
 async def _ndjson(lines: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:

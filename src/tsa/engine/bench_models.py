@@ -1,0 +1,58 @@
+"""Benchmark models: fixed latency and deterministic output, for measuring routing, not inference.
+
+Served only when ``tsa engine --bench`` asks for them; never a default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tsa.engine.backends import Generation
+
+
+class BenchEmbedder:
+    """Holds its worker thread for ``latency_s`` per call, like a model busy on the CPU."""
+
+    def __init__(self, latency_s: float, dims: int = 384) -> None:
+        self.latency_s = latency_s
+        self.dims = dims
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed(self, texts: list[str], truncate: bool) -> list[list[float]]:
+        time.sleep(self.latency_s)  # runs in a worker thread, never on the event loop
+        return [self._vector(text) for text in texts]
+
+    def _vector(self, text: str) -> list[float]:
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+        vector = np.random.default_rng(seed).standard_normal(self.dims)
+        return (vector / np.linalg.norm(vector)).tolist()
+
+
+class BenchChat:
+    """Emits ``num_predict`` (default 16) deterministic tokens, ``token_latency_s`` apart."""
+
+    def __init__(self, token_latency_s: float) -> None:
+        self.token_latency_s = token_latency_s
+
+    def chat(self, messages: list[dict[str, str]], options: dict[str, Any],
+             cancelled: threading.Event, stats: Generation) -> Iterator[str]:
+        count = int(options.get("num_predict", 16))
+        count = 16 if count < 0 else count
+        stats.prompt_eval_count = sum(len(m.get("content", "").split()) for m in messages)
+        started = time.perf_counter_ns()
+        for n in range(count):
+            if cancelled.wait(self.token_latency_s):
+                stats.done_reason = "cancelled"
+                return
+            stats.eval_count += 1
+            yield f"token{n} "
+        stats.eval_duration = time.perf_counter_ns() - started
+        stats.done_reason = "length"
