@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -45,6 +45,25 @@ class Settings(BaseSettings):
     embed_timeout_s: float = Field(default=120.0, gt=0)
     engine_threads: int = Field(default=0, ge=0)  # 0 = all cores
 
+    # The fleet (see README "Load balancing").
+    fleet_file: Path | None = None
+    instance_max_concurrency: int = Field(default=4, ge=1)
+    health_interval_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_budget_ratio: float = Field(default=0.2, ge=0)
+    queue_max_waiting: int = Field(default=256, ge=0)
+    queue_timeout_s: float = Field(default=30.0, gt=0)
+    bulk_queue_timeout_s: float = Field(default=600.0, gt=0)
+    stream_stall_timeout_s: float = Field(default=60.0, gt=0)
+    eject_consecutive_failures: int = Field(default=3, ge=1)
+    eject_base_s: float = Field(default=1.0, gt=0)
+    # Capped at one health interval by default, so a restarted instance is back within two.
+    eject_max_s: float | None = Field(default=None, gt=0)
+    max_ejected_share: float = Field(default=0.5, ge=0, le=1)
+    hedge_embeddings: bool = False
+    hedge_budget_ratio: float = Field(default=0.1, ge=0)
+    admin_token: str | None = None
+
     @field_validator("ollama_instances", mode="before")
     @classmethod
     def _split_instances(cls, value: object) -> object:
@@ -59,6 +78,12 @@ class Settings(BaseSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"OLLAMA_INSTANCES entry {url!r} must start with http:// or https://")
         return urls
+
+    @model_validator(mode="after")
+    def _one_fleet_source(self) -> Settings:
+        if self.fleet_file is not None and self.ollama_instances:
+            raise ValueError("set OLLAMA_INSTANCES or FLEET_FILE, not both")
+        return self
 
     @field_validator("tsa_home")
     @classmethod

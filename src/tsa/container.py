@@ -15,7 +15,8 @@ import redis.asyncio as aioredis
 
 from tsa.config import Settings
 from tsa.errors import BackendUnavailable
-from tsa.fleet import ClientTimeouts, Fleet, FleetEmbedder
+from tsa.fleet import ClientTimeouts, EjectionPolicy, Fleet, FleetEmbedder, FleetOptions, InstanceConfig, Priority
+from tsa.fleet.fleet_file import load_fleet_file
 from tsa.ingest import ChunkingParams, IngestPipeline
 from tsa.rag import RagService
 from tsa.runtime import Endpoints, embedded_services
@@ -55,6 +56,27 @@ async def prepare_embedding_space(pool: asyncpg.Pool, embedder: FleetEmbedder, *
         await ensure_embedding_space(pool, embedder.model, dims)
 
 
+def build_fleet(settings: Settings, endpoints: Endpoints) -> Fleet:
+    if settings.fleet_file is not None:
+        configs = load_fleet_file(settings.fleet_file, settings.instance_max_concurrency)
+    else:
+        configs = [InstanceConfig(url, max_concurrency=settings.instance_max_concurrency)
+                   for url in endpoints.ollama_instances]
+    options = FleetOptions(
+        max_attempts=settings.max_attempts, retry_budget_ratio=settings.retry_budget_ratio,
+        queue_max_waiting=settings.queue_max_waiting, queue_timeout_s=settings.queue_timeout_s,
+        bulk_queue_timeout_s=settings.bulk_queue_timeout_s, stream_stall_timeout_s=settings.stream_stall_timeout_s,
+        health_interval_s=settings.health_interval_s, hedge_embeddings=settings.hedge_embeddings,
+        hedge_budget_ratio=settings.hedge_budget_ratio,
+        ejection=EjectionPolicy(consecutive_failures=settings.eject_consecutive_failures,
+                                base_s=settings.eject_base_s,
+                                max_s=settings.eject_max_s or settings.health_interval_s,
+                                max_ejected_share=settings.max_ejected_share))
+    timeouts = ClientTimeouts(connect_s=settings.connect_timeout_s, embed_s=settings.embed_timeout_s,
+                              generate_s=settings.generate_timeout_s)
+    return Fleet(configs, options, timeouts)
+
+
 @asynccontextmanager
 async def open_container(settings: Settings, *, check_embedding_space: bool = True) -> AsyncIterator[Container]:
     async with AsyncExitStack() as stack:
@@ -65,18 +87,18 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         # Short timeouts: a slow Redis must never hold a request up for long.
         redis = aioredis.from_url(endpoints.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         stack.push_async_callback(redis.aclose)
-        fleet = Fleet(endpoints.ollama_instances, ClientTimeouts(
-            connect_s=settings.connect_timeout_s, embed_s=settings.embed_timeout_s,
-            generate_s=settings.generate_timeout_s))
+        fleet = build_fleet(settings, endpoints)
         stack.push_async_callback(fleet.aclose)
+        await fleet.start()
         embedder = FleetEmbedder(fleet, settings.embedding_model, settings.embed_batch_size)
+        bulk_embedder = FleetEmbedder(fleet, settings.embedding_model, settings.embed_batch_size, Priority.BULK)
         await prepare_embedding_space(pool, embedder, check=check_embedding_space)
         documents = DocumentStore(pool)
         if settings.database_url is None:
             # This process owns the embedded database (HomeLock), so nothing else can be mid-ingest.
             await documents.fail_interrupted()
         retriever = HybridRetriever(pool)
-        pipeline = IngestPipeline(documents, embedder,
+        pipeline = IngestPipeline(documents, bulk_embedder,
                                   ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
                                   settings.max_upload_bytes)
         rag = RagService(fleet, embedder, retriever, settings.chat_model, settings.min_similarity)

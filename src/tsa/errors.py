@@ -18,6 +18,14 @@ class InvalidRequest(TSAError):
     code, status = "invalid_request", 400
 
 
+class Unauthorized(TSAError):
+    code, status = "unauthorized", 401
+
+
+class Conflict(TSAError):
+    code, status = "conflict", 409
+
+
 class NotFound(TSAError):
     code, status = "not_found", 404
 
@@ -47,15 +55,38 @@ class EmbeddingSpaceMismatch(TSAError):
 
 
 class BackendUnavailable(TSAError):
-    """No LLM instance could serve the call (down, refused, timed out)."""
+    """No LLM instance could serve the call (down, refused, timed out, busy)."""
 
     code, status = "backend_unavailable", 503
 
+    def __init__(self, message: str, reason: str = "connect") -> None:
+        super().__init__(message)
+        self.reason = reason  # "connect", "timeout" or "busy"
+
 
 class BackendError(TSAError):
-    """An LLM instance answered with an error."""
+    """An LLM instance answered with an error (``upstream_status`` None: broken mid-stream)."""
 
     code, status = "backend_error", 502
+
+    def __init__(self, message: str, upstream_status: int | None = None) -> None:
+        super().__init__(message)
+        self.upstream_status = upstream_status
+
+    @property
+    def instance_fault(self) -> bool:
+        """A 5xx or a broken stream says the instance is sick; a 4xx says the request was wrong."""
+        return self.upstream_status is None or self.upstream_status >= 500
+
+
+class FleetSaturated(TSAError):
+    """Every instance that could serve the call is full and the queue is full or too slow."""
+
+    code, status = "fleet_saturated", 503
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class RuntimeConflict(TSAError):

@@ -95,14 +95,16 @@ async def test_every_format_is_searchable_with_its_heading_path(container, name,
 
 
 async def test_embeddings_are_requested_in_batches(container, sample_pdf):
-    container.embedder.batch_size = 4
-    calls: list[int] = []
+    container.pipeline.embed.batch_size = 4
+    calls: list[tuple[int, str]] = []
     real_embed = container.fleet.embed
 
-    async def counting(model, texts):
-        calls.append(len(texts))
-        return await real_embed(model, texts)
+    async def counting(model, texts, priority):
+        calls.append((len(texts), priority.name))
+        return await real_embed(model, texts, priority)
 
     container.fleet.embed = counting
     info = await container.pipeline.ingest("manual.pdf", sample_pdf)
-    assert sum(calls) == info.chunk_count and max(calls) == 4 and len(calls) == -(-info.chunk_count // 4)
+    sizes = [size for size, _ in calls]
+    assert sum(sizes) == info.chunk_count and max(sizes) == 4 and len(sizes) == -(-info.chunk_count // 4)
+    assert {priority for _, priority in calls} == {"BULK"}, "ingestion must queue behind interactive calls"

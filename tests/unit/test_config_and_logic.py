@@ -5,7 +5,6 @@ import pytest
 from pydantic import ValidationError
 
 from tsa.config import Settings
-from tsa.fleet.fleet import Instance, pick_instance
 from tsa.rag.prompt import NO_CONTEXT_ANSWER, build_messages, is_relevant, snippet
 from tsa.records import SearchHit
 from tsa.runtime.redis_server import socket_path_for
@@ -67,13 +66,6 @@ def test_long_redis_socket_paths_move_to_a_short_stable_place():
     assert socket_path_for(short) == short / "redis.sock"
     deep = Path("/tmp/" + "x" * 120)
     assert socket_path_for(deep) == socket_path_for(deep) and len(str(socket_path_for(deep))) < 100
-
-
-def test_fleet_prefers_the_least_busy_and_rotates_ties():
-    a, b, c = (Instance(client=None, in_flight=n) for n in (2, 0, 0))  # type: ignore[arg-type]
-    assert pick_instance([a, b, c], 0)[0] is b
-    assert pick_instance([a, b, c], 2)[0] is c
-    assert pick_instance([a, b, c], 0)[-1] is a
 
 
 def test_urls_lose_their_password_in_logs():

@@ -20,6 +20,17 @@ class RagChatRequest(BaseModel):
     cache: Literal["default", "no-cache"] = "default"
 
 
+class InstanceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", max_length=500)
+    name: str = Field(default="", max_length=200)
+    weight: float = Field(default=1.0, gt=0)
+    max_concurrency: int | None = Field(default=None, ge=1)
+    labels: list[Literal["embed", "chat"]] = Field(default_factory=list)
+    api: Literal["ollama", "openai"] = "ollama"
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

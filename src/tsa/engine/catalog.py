@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tsa.engine.backends import LlamaCppChat, ModelSpec, SentenceTransformerEmbedder
+from tsa.model_names import canonical_name
 
 
 def default_catalog(threads: int = 0) -> dict[str, ModelSpec]:
@@ -51,8 +52,3 @@ def select_models(catalog: dict[str, ModelSpec], names: list[str]) -> dict[str, 
     if unknown:
         raise ValueError(f"unknown models {sorted(unknown)}; this engine offers {sorted(catalog)}")
     return {name: spec for name, spec in catalog.items() if name in wanted}
-
-
-def canonical_name(name: str) -> str:
-    """Ollama's rule: a name without a tag means ``:latest``."""
-    return name if ":" in name else f"{name}:latest"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tsa.engine.backends import ModelSpec
-from tsa.engine.catalog import canonical_name
+from tsa.model_names import canonical_name
 from tsa.engine.keep_alive import FOREVER
 
 

@@ -79,7 +79,7 @@ class OllamaClient:
                     if not line.strip():
                         continue
                     message = json.loads(line)
-                    if "error" in message:
+                    if "error" in message:  # in-band: the status line already said 200
                         raise BackendError(f"{self.base_url}: {message['error']}")
                     yield message
                     if message.get("done"):
@@ -98,8 +98,9 @@ class OllamaClient:
 
 
 def _unavailable(base_url: str, exc: Exception) -> BackendUnavailable:
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
-    return BackendUnavailable(f"LLM instance {base_url} {kind}: {type(exc).__name__}")
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        return BackendUnavailable(f"LLM instance {base_url} timed out: {type(exc).__name__}", "timeout")
+    return BackendUnavailable(f"LLM instance {base_url} unreachable: {type(exc).__name__}", "connect")
 
 
 def _raise_for_status(response: httpx.Response, model: str | None) -> None:
@@ -112,5 +113,5 @@ def _raise_for_status(response: httpx.Response, model: str | None) -> None:
     if response.status_code == 404 and model is not None:
         raise UnknownModel(f"model {model!r} is not available: {detail}")
     if response.status_code == 503:
-        raise BackendUnavailable(f"{response.url.host} is busy: {detail}")
-    raise BackendError(f"LLM instance answered {response.status_code}: {detail}")
+        raise BackendUnavailable(f"{response.url.host} is busy: {detail}", "busy")
+    raise BackendError(f"LLM instance answered {response.status_code}: {detail}", response.status_code)

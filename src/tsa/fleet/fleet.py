@@ -1,31 +1,43 @@
-"""The set of LLM instances the service sends work to.
-
-This first version picks the instance with the fewest calls in flight and fails
-over to the next one when an instance is unreachable; richer routing (health
-probes, warm models, latency) builds on the same interface.
-"""
+"""The fleet: routes each embedding and chat call to one LLM instance, retries elsewhere on failure,
+queues when every instance is full, and keeps what it learns about each instance."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from tsa.errors import BackendUnavailable
+from tsa import metrics
+from tsa.errors import BackendError, BackendUnavailable, FleetSaturated, NotFound, UnknownModel
+from tsa.fleet.admission import AdmissionQueue, Priority
+from tsa.fleet.budget import Budget
+from tsa.fleet.gauges import forget, publish_queue, publish_state
 from tsa.fleet.client import ClientTimeouts, OllamaClient
+from tsa.fleet.instance import ROUTABLE, Instance, InstanceConfig, State
+from tsa.fleet.outliers import EjectionPolicy, Failure, record_failure, record_success
+from tsa.fleet.policy import candidates, choose
+from tsa.fleet.prober import HealthProber
+from tsa.fleet.stats import Ewma
+from tsa.model_names import canonical_name
+
+T = TypeVar("T")
 
 
-@dataclass
-class Instance:
-    client: OllamaClient
-    in_flight: int = 0
-    total_requests: int = 0
-    failed_requests: int = 0
-
-    @property
-    def url(self) -> str:
-        return self.client.base_url
+@dataclass(frozen=True)
+class FleetOptions:
+    max_attempts: int = 3
+    retry_budget_ratio: float = 0.2
+    queue_max_waiting: int = 256
+    queue_timeout_s: float = 30.0
+    bulk_queue_timeout_s: float = 600.0
+    stream_stall_timeout_s: float = 60.0
+    health_interval_s: float = 10.0
+    hedge_embeddings: bool = False
+    hedge_budget_ratio: float = 0.1
+    ejection: EjectionPolicy = field(default_factory=EjectionPolicy)
 
 
 @dataclass(frozen=True)
@@ -36,97 +48,325 @@ class EmbedResult:
 
 @dataclass
 class ChatStream:
-    """A chat stream bound to the instance that serves it."""
+    """A chat stream bound to the instance that serves it; closing ``chunks`` cancels the call upstream."""
 
     instance: str
     chunks: AsyncIterator[dict[str, Any]] = field(repr=False)
 
 
-def pick_instance(instances: list[Instance], order: int) -> list[Instance]:
-    """Candidates in the order to try: fewest in flight first, ties rotated by ``order``."""
-    count = len(instances)
-    rotated = [instances[(order + i) % count] for i in range(count)]
-    return sorted(rotated, key=lambda inst: inst.in_flight)
+class _NoCandidate(Exception):
+    pass
+
+
+def _failure_of(exc: Exception) -> Failure | None:
+    """How a failed call counts against the instance; None when it was the request's fault."""
+    if isinstance(exc, BackendUnavailable):
+        return {"timeout": Failure.TIMEOUT, "busy": Failure.BUSY}.get(exc.reason, Failure.CONNECT)
+    if isinstance(exc, BackendError) and exc.instance_fault:
+        return Failure.SERVER
+    return None
 
 
 class Fleet:
-    def __init__(self, urls: list[str], timeouts: ClientTimeouts | None = None) -> None:
-        if not urls:
-            raise ValueError("a fleet needs at least one instance URL")
-        self.instances = [Instance(OllamaClient(url, timeouts)) for url in urls]
-        self._turn = itertools.count()
+    def __init__(self, configs: Sequence[InstanceConfig], options: FleetOptions | None = None,
+                 timeouts: ClientTimeouts | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 rng: random.Random | None = None) -> None:
+        if not configs:
+            raise ValueError("a fleet needs at least one instance")
+        self.options = options or FleetOptions()
+        self.timeouts = timeouts or ClientTimeouts()
+        self.instances: list[Instance] = []
+        self.queue = AdmissionQueue(self.options.queue_max_waiting)
+        self.retry_budget = Budget(self.options.retry_budget_ratio)
+        self.hedge_budget = Budget(self.options.hedge_budget_ratio, cap=2.0, tokens=2.0)
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._prober = HealthProber(self, self.options.health_interval_s, self.options.ejection, clock)
+        self.retries = 0
+        for config in configs:
+            self.add(config)
+
+    # --- membership -------------------------------------------------------------------------
+
+    def add(self, config: InstanceConfig) -> Instance:
+        if any(i.name == config.name for i in self.instances):
+            raise ValueError(f"an instance named {config.name!r} is already in the fleet")
+        instance = Instance(config, OllamaClient(config.url, self.timeouts))
+        self.instances.append(instance)
+        publish_state(instance)
+        return instance
+
+    def get(self, name: str) -> Instance:
+        for instance in self.instances:
+            if instance.name == name:
+                return instance
+        raise NotFound(f"no instance named {name!r} in the fleet")
+
+    def drain(self, name: str) -> Instance:
+        instance = self.get(name)
+        instance.state = State.DRAINING
+        publish_state(instance)
+        return instance
+
+    async def remove(self, name: str) -> None:
+        """Drain, wait for calls in flight to finish, then forget the instance."""
+        instance = self.drain(name)
+        while instance.in_flight:
+            await asyncio.sleep(0.05)
+        self.instances.remove(instance)
+        await instance.client.aclose()
+        forget(instance)
+
+    async def start(self) -> None:
+        """Probe every instance once, then keep probing in the background."""
+        await self._prober.probe_all()
+        self._prober.start()
 
     async def aclose(self) -> None:
+        await self._prober.stop()
         for instance in self.instances:
             await instance.client.aclose()
 
-    def _candidates(self) -> list[Instance]:
-        return pick_instance(self.instances, next(self._turn))
+    async def probe(self) -> list[dict[str, Any]]:
+        return await self._prober.live_summary()
 
-    async def embed(self, model: str, texts: list[str]) -> EmbedResult:
-        last_error: BackendUnavailable | None = None
-        for instance in self._candidates():
-            instance.in_flight += 1
-            instance.total_requests += 1
-            try:
-                vectors = await instance.client.embed(model, texts)
-                return EmbedResult(vectors, instance.url)
-            except BackendUnavailable as exc:
-                instance.failed_requests += 1
-                last_error = exc
-            finally:
-                instance.in_flight -= 1
-        raise last_error or BackendUnavailable("no LLM instance available")
+    async def probe_instance(self, instance: Instance) -> bool:
+        return await self._prober.probe(instance)
 
-    async def open_chat(self, model: str, messages: list[dict[str, str]],
-                        options: dict[str, Any] | None = None) -> ChatStream:
-        """Start a chat stream, failing over to another instance before the first byte."""
-        last_error: BackendUnavailable | None = None
-        for instance in self._candidates():
-            stream = _tracked(instance, instance.client.chat_stream(model, messages, options))
+    def fan_out_width(self, model: str, kind: str) -> int:
+        """How many calls of this kind the routable instances take at once."""
+        pool, _ = candidates(self.instances, canonical_name(model), kind)
+        return max(1, sum(i.config.max_concurrency for i in pool))
+
+    # --- slots --------------------------------------------------------------------------------
+
+    def _take(self, instance: Instance) -> None:
+        instance.in_flight += 1
+        instance.total_requests += 1
+        metrics.FLEET_IN_FLIGHT.labels(instance.name).set(instance.in_flight)
+
+    def _release(self, instance: Instance) -> None:
+        instance.in_flight -= 1
+        metrics.FLEET_IN_FLIGHT.labels(instance.name).set(instance.in_flight)
+        self.queue.dispatch()
+        publish_queue(self.queue)
+
+    def on_capacity_change(self) -> None:
+        """An instance came back or joined: queued calls may now fit."""
+        self.queue.dispatch()
+        publish_queue(self.queue)
+
+    async def _acquire(self, model: str, kind: str, priority: Priority, tried: list[Instance]) -> Instance:
+        def pool() -> list[Instance]:
+            found, panic = candidates(self.instances, model, kind)
+            if panic:
+                metrics.FLEET_PANIC_ROUTES.inc()
+            return [i for i in found if all(i is not t for t in tried)]
+
+        if not pool():
+            raise _NoCandidate
+
+        def pick() -> Instance | None:
+            instance = choose(pool(), model, kind, self._rng)
+            if instance is not None:
+                self._take(instance)
+            return instance
+
+        if not self.queue.has_waiters_before(priority) and (instance := pick()) is not None:
+            return instance
+        if self.queue.full():
+            raise self._saturated("queue_full")
+        timeout = self.options.bulk_queue_timeout_s if priority is Priority.BULK else self.options.queue_timeout_s
+        try:
+            waiting = self.queue.wait(priority, pick, self._release, timeout)
+            publish_queue(self.queue)
+            return await waiting
+        except TimeoutError:
+            raise self._saturated("queue_timeout") from None
+        finally:
+            publish_queue(self.queue)
+
+    def _saturated(self, reason: str) -> FleetSaturated:
+        metrics.FLEET_REJECTIONS.labels(reason).inc()
+        capacity = sum(i.config.max_concurrency for i in self.instances if i.state in ROUTABLE) or 1
+        typical = [m for i in self.instances if (m := i.window.mean()) is not None]
+        per_call_s = sum(typical) / len(typical) if typical else 1.0
+        retry_after = max(1, round(per_call_s * (len(self.queue) + 1) / capacity))
+        return FleetSaturated(f"every LLM instance is busy ({reason.replace('_', ' ')}); retry in "
+                              f"{retry_after} s", retry_after)
+
+    # --- outcomes -----------------------------------------------------------------------------
+
+    def _succeeded(self, instance: Instance, model: str, kind: str, seconds: float) -> None:
+        instance.successful_requests += 1
+        instance.latency.setdefault((model, kind), _new_ewma()).add(seconds)
+        instance.window.add(seconds)
+        instance.models_loaded.add(model)
+        record_success(instance)
+        metrics.FLEET_REQUESTS.labels(instance.name, kind, "success").inc()
+        metrics.FLEET_MODELS_LOADED.labels(instance.name).set(len(instance.models_loaded))
+
+    def _failed(self, instance: Instance, kind: str, exc: BaseException) -> None:
+        if isinstance(exc, asyncio.CancelledError):
+            metrics.FLEET_REQUESTS.labels(instance.name, kind, "cancelled").inc()
+            return
+        failure = _failure_of(exc) if isinstance(exc, Exception) else None
+        outcome = {Failure.CONNECT: "unavailable", Failure.TIMEOUT: "timeout", Failure.SERVER: "error",
+                   Failure.BUSY: "busy", None: "client_error"}[failure]
+        if isinstance(exc, UnknownModel):
+            outcome = "model_missing"
+        metrics.FLEET_REQUESTS.labels(instance.name, kind, outcome).inc()
+        if failure is None:
+            return
+        instance.failed_requests += 1
+        instance.last_error = str(exc)
+        if record_failure(instance, failure, self.instances, self.options.ejection, self._clock()):
+            metrics.FLEET_EJECTIONS.labels(instance.name).inc()
+            publish_state(instance)
+
+    async def _call(self, model: str, kind: str, priority: Priority,
+                    attempt: Callable[[Instance], Awaitable[T]]) -> tuple[Instance, T, float]:
+        """Run ``attempt`` on a routed instance, retrying elsewhere on instance failures.
+
+        Returns with the instance's slot still held; the caller releases it.
+        """
+        routed = canonical_name(model)
+        tried: list[Instance] = []
+        last_error: Exception | None = None
+        self.retry_budget.deposit()
+        for number in range(self.options.max_attempts):
+            if number:
+                if not self.retry_budget.try_spend():
+                    break
+                self.retries += 1
+                metrics.FLEET_RETRIES.labels(kind).inc()
             try:
-                first = await anext(stream)
-            except BackendUnavailable as exc:
+                instance = await self._acquire(routed, kind, priority, tried)
+            except _NoCandidate:
+                break
+            tried.append(instance)
+            started = self._clock()
+            try:
+                result = await attempt(instance)
+            except UnknownModel as exc:  # stale /api/tags: not the instance's fault
+                instance.models_missing.add(routed)
+                self._failed(instance, kind, exc)
+                self._release(instance)
                 last_error = exc
                 continue
-            return ChatStream(instance.url, _prepend(first, stream))
-        raise last_error or BackendUnavailable("no LLM instance available")
+            except BaseException as exc:
+                self._failed(instance, kind, exc)
+                self._release(instance)
+                if isinstance(exc, Exception) and _failure_of(exc) is not None:
+                    last_error = exc
+                    continue
+                raise
+            return instance, result, self._clock() - started
+        raise last_error or self._no_instance_error(routed, kind)
 
-    async def probe(self) -> list[dict[str, Any]]:
-        """Live state of every instance: reachable, version, models present and loaded."""
-        return [await _probe_one(instance) for instance in self.instances]
+    def _no_instance_error(self, model: str, kind: str) -> Exception:
+        serving = [i for i in self.instances if i.serves(kind)]
+        if serving and all(not i.may_have(model) for i in serving):
+            known = sorted({m for i in serving for m in (i.models_available or ())})
+            return UnknownModel(f"no LLM instance has model {model!r}; available: {', '.join(known) or 'none'}")
+        return BackendUnavailable(f"no LLM instance can take {kind} calls for {model!r} right now")
+
+    # --- calls --------------------------------------------------------------------------------
+
+    async def embed(self, model: str, texts: list[str], priority: Priority = Priority.INTERACTIVE) -> EmbedResult:
+        async def attempt(instance: Instance) -> list[list[float]]:
+            if self.options.hedge_embeddings:
+                return await self._hedged_embed(instance, model, texts)
+            return await instance.client.embed(model, texts)
+
+        instance, vectors, seconds = await self._call(model, "embed", priority, attempt)
+        self._succeeded(instance, canonical_name(model), "embed", seconds)
+        metrics.FLEET_DURATION.labels(instance.name, "embed").observe(seconds)
+        self._release(instance)
+        return EmbedResult(vectors, instance.url)
+
+    async def open_chat(self, model: str, messages: list[dict[str, str]], options: dict[str, Any] | None = None,
+                        priority: Priority = Priority.INTERACTIVE) -> ChatStream:
+        """Start a chat stream; fails over to another instance only before the first byte."""
+
+        async def attempt(instance: Instance) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
+            chunks = instance.client.chat_stream(model, messages, options)
+            try:
+                return chunks, await anext(chunks)
+            except BaseException:
+                await chunks.aclose()
+                raise
+
+        started = self._clock()
+        instance, (chunks, first), ttft = await self._call(model, "chat", priority, attempt)
+        self._succeeded(instance, canonical_name(model), "chat", ttft)
+        return ChatStream(instance.url, self._relay(instance, chunks, first, started))
+
+    async def _relay(self, instance: Instance, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any],
+                     started: float) -> AsyncIterator[dict[str, Any]]:
+        """The rest of a stream, with a stall guard; the slot is released however it ends."""
+        ended_by: BaseException | None = None
+        try:
+            chunk = first
+            while True:
+                yield chunk
+                if chunk.get("done"):
+                    break
+                try:
+                    # asyncio.timeout, not wait_for: no inner task, so a cancellation reaches the
+                    # stream itself and it can be closed right after.
+                    async with asyncio.timeout(self.options.stream_stall_timeout_s):
+                        chunk = await anext(chunks)
+                except TimeoutError:
+                    raise BackendError(f"{instance.url} stalled: no token for "
+                                       f"{self.options.stream_stall_timeout_s:g} s") from None
+        except BaseException as exc:
+            ended_by = exc
+            raise
+        finally:
+            await chunks.aclose()
+            if ended_by is None:
+                metrics.FLEET_DURATION.labels(instance.name, "chat").observe(self._clock() - started)
+            elif isinstance(ended_by, GeneratorExit | asyncio.CancelledError):  # the client left
+                metrics.FLEET_REQUESTS.labels(instance.name, "chat", "cancelled").inc()
+            else:
+                self._failed(instance, "chat", ended_by)
+            self._release(instance)
+
+    async def _hedged_embed(self, primary: Instance, model: str, texts: list[str]) -> list[list[float]]:
+        """After the primary's p95 delay, ask a second free instance too; the first answer wins,
+        the other call is cancelled. Never queues for the hedge and never exceeds its budget."""
+        self.hedge_budget.deposit()
+        first = asyncio.create_task(primary.client.embed(model, texts))
+        delay = primary.window.percentile(95)
+        if delay is None or (await asyncio.wait({first}, timeout=delay))[0] or not self.hedge_budget.try_spend():
+            return await first
+        routed = canonical_name(model)
+        backup = choose(candidates(self.instances, routed, "embed")[0], routed, "embed", self._rng,
+                        exclude=[primary])
+        if backup is None:
+            return await first
+        self._take(backup)
+        second = asyncio.create_task(backup.client.embed(model, texts))
+        hedge_started = self._clock()
+        pending: set[asyncio.Task[list[list[float]]]] = {first, second}
+        try:
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.exception() is None:
+                        metrics.FLEET_HEDGES.labels("hedge" if task is second else "primary").inc()
+                        if task is second:
+                            self._succeeded(backup, routed, "embed", self._clock() - hedge_started)
+                        return task.result()
+                    if task is second:
+                        self._failed(backup, "embed", task.exception())
+            return await first  # both failed: the primary's error is the answer
+        finally:
+            for task in (first, second):
+                task.cancel()
+            self._release(backup)
 
 
-async def _tracked(instance: Instance, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    instance.in_flight += 1
-    instance.total_requests += 1
-    try:
-        async for chunk in chunks:
-            yield chunk
-    except Exception:
-        instance.failed_requests += 1
-        raise
-    finally:
-        instance.in_flight -= 1
-        await chunks.aclose()
-
-
-async def _prepend(first: dict[str, Any], rest: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    try:
-        yield first
-        async for chunk in rest:
-            yield chunk
-    finally:
-        await rest.aclose()
-
-
-async def _probe_one(instance: Instance) -> dict[str, Any]:
-    state: dict[str, Any] = {"url": instance.url, "healthy": False}
-    try:
-        state["version"] = await instance.client.version()
-        state["models_available"] = await instance.client.tags()
-        state["models_loaded"] = [m["name"] for m in await instance.client.ps()]
-        state["healthy"] = True
-    except Exception as exc:  # a probe reports, it never raises
-        state["error"] = str(exc)
-    return state
+def _new_ewma() -> Ewma:
+    return Ewma(alpha=0.3)

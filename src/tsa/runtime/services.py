@@ -37,7 +37,7 @@ class EmbeddedServices:
     @property
     def needed(self) -> bool:
         s = self.settings
-        return not (s.database_url and s.redis_url and s.ollama_instances)
+        return not (s.database_url and s.redis_url and (s.ollama_instances or s.fleet_file))
 
     def start(self) -> Endpoints:
         s, home = self.settings, self.settings.tsa_home
@@ -54,7 +54,7 @@ class EmbeddedServices:
                 redis_url, redis_process = start_embedded_redis(home / "redis")
                 self._stops.append(lambda: stop(redis_process))
             instances = s.ollama_instances
-            if not instances:
+            if not instances and s.fleet_file is None:
                 engine_url, engine = start_engine(home, threads=s.engine_threads)
                 self._stops.append(lambda: stop(engine))
                 instances = [engine_url]

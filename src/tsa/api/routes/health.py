@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tsa.api.deps import ContainerDep
+from tsa.fleet.instance import ROUTABLE
 
 router = APIRouter()
 
@@ -28,9 +29,9 @@ async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
 
 
 async def _any_instance(container: Any) -> None:
-    states = await container.fleet.probe()
-    if not any(s["healthy"] for s in states):
-        raise RuntimeError("no LLM instance answered")
+    """From the background health checks: readiness probes must not fan out to every instance."""
+    if not any(i.state in ROUTABLE for i in container.fleet.instances):
+        raise RuntimeError("no LLM instance is healthy")
 
 
 @router.get("/ready")
