@@ -218,3 +218,15 @@ instances:
         parse_fleet("instances: [{url: 'http://a:1', wieght: 2}]")
     with pytest.raises(ValueError, match="non-empty"):
         parse_fleet("instances: []")
+
+
+def test_a_cold_instance_competes_when_loading_there_is_cheap():
+    warm, cold = make(1), make(2)
+    warm.models_loaded.add(MODEL)
+    warm.latency[(MODEL, "chat")] = Ewma(value=0.5)
+    cold.latency[(MODEL, "chat")] = Ewma(value=0.5)
+    warm.in_flight = 2  # half full: 0.75 s expected
+    cold.load_time[MODEL] = Ewma(value=0.001)  # loading here costs next to nothing: 0.501 s
+    assert choose([warm, cold], MODEL, "chat", random.Random(0)) is cold
+    cold.load_time[MODEL] = Ewma(value=8.0)  # a real cold load: stay warm
+    assert all(choose([warm, cold], MODEL, "chat", random.Random(n)) is warm for n in range(40))

@@ -21,6 +21,12 @@ class ClientTimeouts:
     probe_s: float = 3.0
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    vectors: list[list[float]]
+    load_s: float  # time the server spent loading the model for this call (0 when it was warm)
+
+
 class OllamaClient:
     """Talks to one Ollama (or ``tsa engine``) instance; maps failures to ``tsa.errors``."""
 
@@ -50,17 +56,18 @@ class OllamaClient:
         body = await self._get_json("/api/ps")
         return list(body.get("models", []))
 
-    async def embed(self, model: str, inputs: list[str]) -> list[list[float]]:
+    async def embed(self, model: str, inputs: list[str]) -> Embeddings:
         payload = {"model": model, "input": inputs, "truncate": True}
         try:
             response = await self._http.post("/api/embed", json=payload)
         except httpx.TransportError as exc:
             raise _unavailable(self.base_url, exc) from exc
         _raise_for_status(response, model)
-        embeddings = response.json().get("embeddings")
+        body = response.json()
+        embeddings = body.get("embeddings")
         if not isinstance(embeddings, list) or len(embeddings) != len(inputs):
             raise BackendError(f"{self.base_url} returned a malformed /api/embed body")
-        return embeddings
+        return Embeddings(embeddings, body.get("load_duration", 0) / 1e9)
 
     async def chat_stream(self, model: str, messages: list[dict[str, str]],
                           options: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:

@@ -15,7 +15,7 @@ from tsa.errors import BackendError, BackendUnavailable, FleetSaturated, NotFoun
 from tsa.fleet.admission import AdmissionQueue, Priority
 from tsa.fleet.budget import Budget
 from tsa.fleet.gauges import forget, publish_queue, publish_state
-from tsa.fleet.client import ClientTimeouts, OllamaClient
+from tsa.fleet.client import ClientTimeouts, Embeddings, OllamaClient
 from tsa.fleet.instance import ROUTABLE, Instance, InstanceConfig, State
 from tsa.fleet.outliers import EjectionPolicy, Failure, record_failure, record_success
 from tsa.fleet.policy import candidates, choose
@@ -117,10 +117,15 @@ class Fleet:
         await instance.client.aclose()
         forget(instance)
 
-    async def start(self) -> None:
-        """Probe every instance once, then keep probing in the background."""
+    async def start(self, background: bool = True) -> None:
+        """Probe every instance once, then keep probing in the background (tests step ``prober`` by hand)."""
         await self._prober.probe_all()
-        self._prober.start()
+        if background:
+            self._prober.start()
+
+    @property
+    def prober(self) -> HealthProber:
+        return self._prober
 
     async def aclose(self) -> None:
         await self._prober.stop()
@@ -197,8 +202,11 @@ class Fleet:
 
     # --- outcomes -----------------------------------------------------------------------------
 
-    def _succeeded(self, instance: Instance, model: str, kind: str, seconds: float) -> None:
+    def _succeeded(self, instance: Instance, model: str, kind: str, seconds: float, load_s: float = 0.0) -> None:
         instance.successful_requests += 1
+        if load_s > 0:
+            instance.load_time.setdefault(model, _new_ewma()).add(load_s)
+            seconds = max(seconds - load_s, 0.0)  # the load is priced separately (policy.cold_cost)
         instance.latency.setdefault((model, kind), _new_ewma()).add(seconds)
         instance.window.add(seconds)
         instance.models_loaded.add(model)
@@ -274,16 +282,16 @@ class Fleet:
     # --- calls --------------------------------------------------------------------------------
 
     async def embed(self, model: str, texts: list[str], priority: Priority = Priority.INTERACTIVE) -> EmbedResult:
-        async def attempt(instance: Instance) -> list[list[float]]:
+        async def attempt(instance: Instance) -> Embeddings:
             if self.options.hedge_embeddings:
                 return await self._hedged_embed(instance, model, texts)
             return await instance.client.embed(model, texts)
 
-        instance, vectors, seconds = await self._call(model, "embed", priority, attempt)
-        self._succeeded(instance, canonical_name(model), "embed", seconds)
+        instance, result, seconds = await self._call(model, "embed", priority, attempt)
+        self._succeeded(instance, canonical_name(model), "embed", seconds, result.load_s)
         metrics.FLEET_DURATION.labels(instance.name, "embed").observe(seconds)
         self._release(instance)
-        return EmbedResult(vectors, instance.url)
+        return EmbedResult(result.vectors, instance.url)
 
     async def open_chat(self, model: str, messages: list[dict[str, str]], options: dict[str, Any] | None = None,
                         priority: Priority = Priority.INTERACTIVE) -> ChatStream:
@@ -299,11 +307,13 @@ class Fleet:
 
         started = self._clock()
         instance, (chunks, first), ttft = await self._call(model, "chat", priority, attempt)
+        # Ollama reports the load time only in the final chunk; until then a cold first
+        # token is taken at face value, and the relay corrects the load estimate at the end.
         self._succeeded(instance, canonical_name(model), "chat", ttft)
-        return ChatStream(instance.url, self._relay(instance, chunks, first, started))
+        return ChatStream(instance.url, self._relay(instance, canonical_name(model), chunks, first, started))
 
-    async def _relay(self, instance: Instance, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any],
-                     started: float) -> AsyncIterator[dict[str, Any]]:
+    async def _relay(self, instance: Instance, model: str, chunks: AsyncIterator[dict[str, Any]],
+                     first: dict[str, Any], started: float) -> AsyncIterator[dict[str, Any]]:
         """The rest of a stream, with a stall guard; the slot is released however it ends."""
         ended_by: BaseException | None = None
         try:
@@ -311,6 +321,8 @@ class Fleet:
             while True:
                 yield chunk
                 if chunk.get("done"):
+                    if (load_ns := chunk.get("load_duration", 0)) > 0:
+                        instance.load_time.setdefault(model, _new_ewma()).add(load_ns / 1e9)
                     break
                 try:
                     # asyncio.timeout, not wait_for: no inner task, so a cancellation reaches the
@@ -333,7 +345,7 @@ class Fleet:
                 self._failed(instance, "chat", ended_by)
             self._release(instance)
 
-    async def _hedged_embed(self, primary: Instance, model: str, texts: list[str]) -> list[list[float]]:
+    async def _hedged_embed(self, primary: Instance, model: str, texts: list[str]) -> Embeddings:
         """After the primary's p95 delay, ask a second free instance too; the first answer wins,
         the other call is cancelled. Never queues for the hedge and never exceeds its budget."""
         self.hedge_budget.deposit()
@@ -349,7 +361,7 @@ class Fleet:
         self._take(backup)
         second = asyncio.create_task(backup.client.embed(model, texts))
         hedge_started = self._clock()
-        pending: set[asyncio.Task[list[list[float]]]] = {first, second}
+        pending: set[asyncio.Task[Embeddings]] = {first, second}
         try:
             while pending:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

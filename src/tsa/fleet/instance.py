@@ -64,6 +64,7 @@ class Instance:
     # Models an instance answered 404 for since its last /api/tags: routing skips them there.
     models_missing: set[str] = field(default_factory=set)
     latency: dict[tuple[str, str], Ewma] = field(default_factory=dict)  # (model, kind) → seconds
+    load_time: dict[str, Ewma] = field(default_factory=dict)  # model → seconds a cold load took here
     window: LatencyWindow = field(default_factory=LatencyWindow)
     error_rate: Ewma = field(default_factory=lambda: Ewma(alpha=0.1, value=0.0))
     consecutive_failures: int = 0
@@ -90,6 +91,10 @@ class Instance:
         if model in self.models_missing:
             return False
         return self.models_available is None or model in self.models_available
+
+    def expected_load(self, model: str) -> float | None:
+        ewma = self.load_time.get(model)
+        return None if ewma is None else ewma.value
 
     def expected_latency(self, model: str, kind: str) -> float | None:
         ewma = self.latency.get((model, kind))

@@ -5,12 +5,16 @@ model (per /api/tags), and are routable (healthy or not yet probed). When none
 is routable, every instance that may have the model is tried (panic mode):
 better a slim chance than a certain refusal.
 
-Among candidates with a free slot, warm ones (model loaded per /api/ps) are
-preferred; if no warm candidate has a free slot, cold ones are used, which is
-how a model spreads to more instances under load. Then power of two random
-choices: two candidates drawn at random, the lower score wins:
+Among candidates with a free slot, warm ones (model loaded per /api/ps) come
+first. A cold one competes only when loading the model there is expected to
+cost less than the best warm candidate's score (a cold load on Ollama takes
+seconds, so in practice only when no warm one has room — which is how a model
+spreads to more instances under load, and never thrashes under light load).
+Then power of two random choices: two candidates drawn at random, the lower
+score wins:
 
     score = latency × (1 + in_flight / max_concurrency) / max(1 − error_rate, 0.05) / weight
+            + (expected load time, if the model is not loaded there)
 
 ``latency`` is the instance's EWMA for this (model, kind), or the median of the
 other instances' when it has none yet; ``in_flight / max_concurrency`` is how
@@ -29,6 +33,7 @@ from tsa.fleet.instance import ROUTABLE, Instance, State
 
 _MIN_SUCCESS_RATE = 0.05
 _DEFAULT_LATENCY_S = 1.0
+_DEFAULT_LOAD_S = 5.0  # before any load was observed: a typical Ollama cold load
 
 
 def candidates(instances: Iterable[Instance], model: str, kind: str) -> tuple[list[Instance], bool]:
@@ -43,12 +48,24 @@ def latency_prior(instances: Sequence[Instance], model: str, kind: str) -> float
     return statistics.median(known) if known else _DEFAULT_LATENCY_S
 
 
-def score(instance: Instance, model: str, kind: str, prior: float) -> float:
+def load_prior(instances: Sequence[Instance], model: str) -> float:
+    known = [v for i in instances if (v := i.expected_load(model)) is not None]
+    return statistics.median(known) if known else _DEFAULT_LOAD_S
+
+
+def score(instance: Instance, model: str, kind: str, prior: float, load_prior_s: float = 0.0) -> float:
     latency = instance.expected_latency(model, kind)
     latency = prior if latency is None else latency
-    load = 1 + instance.in_flight / instance.config.max_concurrency
+    busy = 1 + instance.in_flight / instance.config.max_concurrency
     success = max(1 - (instance.error_rate.value or 0.0), _MIN_SUCCESS_RATE)
-    return latency * load / success / instance.config.weight
+    return latency * busy / success / instance.config.weight + cold_cost(instance, model, load_prior_s)
+
+
+def cold_cost(instance: Instance, model: str, load_prior_s: float) -> float:
+    if model in instance.models_loaded:
+        return 0.0
+    expected = instance.expected_load(model)
+    return load_prior_s if expected is None else expected
 
 
 def choose(pool: Sequence[Instance], model: str, kind: str, rng: random.Random,
@@ -56,10 +73,14 @@ def choose(pool: Sequence[Instance], model: str, kind: str, rng: random.Random,
     """The instance for this call, or None when every candidate is full (the caller queues)."""
     skipped = {id(i) for i in exclude}
     free = [i for i in pool if i.free_slots > 0 and id(i) not in skipped]
+    prior, loading = latency_prior(pool, model, kind), load_prior(pool, model)
     warm = [i for i in free if model in i.models_loaded]
-    options = warm or free
+    if warm:
+        best = min(score(i, model, kind, prior) for i in warm)
+        options = warm + [i for i in free if i not in warm and cold_cost(i, model, loading) < best]
+    else:
+        options = free
     if len(options) <= 1:
         return options[0] if options else None
-    prior = latency_prior(pool, model, kind)
     first, second = rng.sample(options, 2)
-    return min((first, second), key=lambda i: score(i, model, kind, prior))
+    return min((first, second), key=lambda i: score(i, model, kind, prior, loading))

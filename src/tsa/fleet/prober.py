@@ -30,6 +30,7 @@ class HealthProber:
         self.policy = policy
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._next_full = clock() + interval_s
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="fleet-health")
@@ -41,17 +42,20 @@ class HealthProber:
                 await self._task
 
     async def _run(self) -> None:
-        next_full = self._clock() + self.interval_s
         while True:
             await asyncio.sleep(_TICK_S)
-            now = self._clock()
-            if now >= next_full:
-                next_full = now + self.interval_s
-                await self.probe_all()
-            else:
-                due = [i for i in self.fleet.instances if due_for_probe(i, now)]
-                if due:
-                    await asyncio.gather(*(self.probe(i) for i in due))
+            await self.run_once()
+
+    async def run_once(self) -> None:
+        """One scheduling step: the full round when an interval has passed, else the due re-probes."""
+        now = self._clock()
+        if now >= self._next_full:
+            self._next_full = now + self.interval_s
+            await self.probe_all()
+            return
+        due = [i for i in self.fleet.instances if due_for_probe(i, now)]
+        if due:
+            await asyncio.gather(*(self.probe(i) for i in due))
 
     async def probe_all(self) -> None:
         await asyncio.gather(*(self.probe(i) for i in list(self.fleet.instances)))

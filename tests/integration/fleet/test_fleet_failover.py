@@ -1,0 +1,97 @@
+"""Failures before and after the first byte, saturation, and cancellation, against real engines."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integration.fleet.conftest import fleet_of, gather_bounded
+from tsa.errors import BackendError, FleetSaturated
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+async def test_streams_fail_over_before_the_first_byte(engines):
+    broken = (await engines(1, "--fail-rate", "1.0"))[0]
+    healthy = (await engines(1))[0]
+    fleet = fleet_of([broken.url, healthy.url], max_attempts=3)
+    await fleet.start()
+    try:
+        for _ in range(6):
+            stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 3})
+            assert stream.instance == healthy.url
+            assert [c async for c in stream.chunks][-1]["done"]
+    finally:
+        await fleet.aclose()
+
+
+async def test_a_stalled_stream_ends_with_an_error(engines):
+    sleepy = (await engines(1, "--bench-token-ms", "2000"))[0]
+    fleet = fleet_of([sleepy.url], stream_stall_timeout_s=0.3)
+    await fleet.start()
+    try:
+        stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 50})
+        with pytest.raises(BackendError, match="stalled"):
+            async for _ in stream.chunks:
+                pass
+    finally:
+        await fleet.aclose()
+
+
+async def test_closing_a_stream_cancels_the_generation_upstream(engines):
+    engine = (await engines(1, "--bench-token-ms", "20"))[0]
+    fleet = fleet_of([engine.url])
+    await fleet.start()
+    try:
+        stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 1000})
+        received = [await anext(stream.chunks) for _ in range(3)]
+        assert all(not c["done"] for c in received)
+        await stream.chunks.aclose()
+        for _ in range(200):
+            counters = await engine.counters()
+            if counters.get("generations_interrupted"):
+                break
+            await asyncio.sleep(0.02)
+        assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+        assert fleet.instances[0].in_flight == 0
+    finally:
+        await fleet.aclose()
+
+
+async def test_a_saturated_fleet_refuses_with_retry_after(engines):
+    engine = (await engines(1, "--bench-embed-ms", "300"))[0]
+    fleet = fleet_of([engine.url], max_concurrency=1, queue_max_waiting=2, queue_timeout_s=5.0)
+    await fleet.start()
+    try:
+        results = await gather_bounded([lambda: fleet.embed("bench-embed", ["x"]) for _ in range(8)], 8)
+    finally:
+        await fleet.aclose()
+    refused = [r for r in results if isinstance(r, FleetSaturated)]
+    served = [r for r in results if not isinstance(r, Exception)]
+    assert len(served) == 3 and len(refused) == 5  # one in flight, two queued
+    assert all(r.retry_after_s >= 1 and r.status == 503 for r in refused)
+
+
+async def test_interactive_calls_overtake_queued_bulk_work(engines):
+    from tsa.fleet import Priority
+
+    engine = (await engines(1, "--bench-embed-ms", "100"))[0]
+    fleet = fleet_of([engine.url], max_concurrency=1)
+    await fleet.start()
+    finished: list[str] = []
+
+    async def call(label: str, priority: Priority) -> None:
+        await fleet.embed("bench-embed", [label], priority)
+        finished.append(label)
+
+    try:
+        bulk = [asyncio.create_task(call(f"bulk{n}", Priority.BULK)) for n in range(4)]
+        await asyncio.sleep(0.05)  # the first bulk call holds the only slot; three wait
+        chat = asyncio.create_task(call("chat", Priority.INTERACTIVE))
+        await asyncio.gather(chat, *bulk)
+    finally:
+        await fleet.aclose()
+    assert finished.index("chat") <= 1, finished
