@@ -69,13 +69,14 @@ class OllamaClient:
             raise BackendError(f"{self.base_url} returned a malformed /api/embed body")
         return Embeddings(embeddings, body.get("load_duration", 0) / 1e9)
 
-    async def chat_stream(self, model: str, messages: list[dict[str, str]],
-                          options: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
+                          extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
         """Yield the NDJSON objects of a streamed ``/api/chat``; the last has ``done: true``.
 
+        ``extra`` carries other request fields through (``keep_alive``, ``format``, ``tools``).
         Closing the iterator early closes the HTTP stream, which cancels the upstream call.
         """
-        payload = {"model": model, "messages": messages, "stream": True, "options": options or {}}
+        payload = {**(extra or {}), "model": model, "messages": messages, "stream": True, "options": options or {}}
         timeout = httpx.Timeout(self.timeouts.generate_s, connect=self.timeouts.connect_s)
         try:
             async with self._http.stream("POST", "/api/chat", json=payload, timeout=timeout) as response:

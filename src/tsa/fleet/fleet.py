@@ -293,12 +293,12 @@ class Fleet:
         self._release(instance)
         return EmbedResult(result.vectors, instance.url)
 
-    async def open_chat(self, model: str, messages: list[dict[str, str]], options: dict[str, Any] | None = None,
-                        priority: Priority = Priority.INTERACTIVE) -> ChatStream:
+    async def open_chat(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
+                        priority: Priority = Priority.INTERACTIVE, extra: dict[str, Any] | None = None) -> ChatStream:
         """Start a chat stream; fails over to another instance only before the first byte."""
 
         async def attempt(instance: Instance) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
-            chunks = instance.client.chat_stream(model, messages, options)
+            chunks = instance.client.chat_stream(model, messages, options, extra)
             try:
                 return chunks, await anext(chunks)
             except BaseException:

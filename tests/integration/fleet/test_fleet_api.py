@@ -71,3 +71,29 @@ async def test_saturated_fleet_answers_503_with_retry_after(settings, api_for, e
     refused = [r for r in responses if r.status_code == 503]
     assert all(r.json()["error"]["code"] == "fleet_saturated" and int(r.headers["retry-after"]) >= 1
                for r in refused)
+
+
+async def test_ollama_clients_can_use_tsa_as_a_balanced_ollama(settings, api_for, engines):
+    import ollama
+
+    running = await engines(2, "--bench-embed-ms", "2")
+    async with api_for(_bench(settings, [e.url for e in running])) as api:
+        client = ollama.AsyncClient(host=str(api.base_url))
+        try:
+            names = {m.model for m in (await client.list()).models}
+            assert {"bench-embed:latest", "bench-chat:latest"} <= names
+            answers = await asyncio.gather(*(client.embed(model="bench-embed", input=["a", "b"]) for _ in range(40)))
+            assert all(len(a.embeddings) == 2 for a in answers)
+            parts = [p async for p in await client.chat(model="bench-chat", stream=True, options={"num_predict": 4},
+                                                         messages=[{"role": "user", "content": "hi"}])]
+            assert parts[-1].done and "".join(p.message.content for p in parts) == "token0 token1 token2 token3 "
+            whole = await client.chat(model="bench-chat", messages=[{"role": "user", "content": "hi"}],
+                                      options={"num_predict": 2})
+            assert whole.message.content == "token0 token1 "
+            with pytest.raises(ollama.ResponseError) as caught:
+                await client.embed(model="llama9", input="x")
+            assert caught.value.status_code == 404 and "no LLM instance has model" in caught.value.error
+        finally:
+            await client.close()
+    counts = [(await e.counters()).get("embed_requests", 0) for e in running]
+    assert all(c > 0 for c in counts), counts
