@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-MODEL_PATHS = ("/api/embed", "/api/embeddings", "/api/chat", "/api/generate")
+MODEL_PATHS = ("/api/embed", "/api/embeddings", "/api/chat", "/api/generate", "/v1/embeddings",
+               "/v1/chat/completions")
 
 
 @dataclass

@@ -22,6 +22,7 @@ from tsa.engine.backends import Generation, ModelSpec
 from tsa.engine.faults import FaultInjector, Faults
 from tsa.engine.keep_alive import FOREVER, parse_keep_alive
 from tsa.engine.manager import LoadedModel, ModelManager, ModelNotFound
+from tsa.engine.openai_api import create_openai_router
 from tsa.engine.threads import iterate_in_thread
 
 
@@ -149,6 +150,9 @@ def create_engine_app(manager: ModelManager, faults: Faults | None = None) -> Fa
     @app.get("/api/ps")
     async def ps() -> dict[str, Any]:
         return {"models": [_ps_entry(m) for m in manager.loaded()]}
+
+    app.include_router(create_openai_router(
+        manager, lambda *args: _counted(_generation_lines(*args), counters), _embed_counting))
 
     @app.get("/api/engine/stats")
     async def engine_stats() -> dict[str, Any]:

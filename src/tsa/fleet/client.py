@@ -27,8 +27,8 @@ class Embeddings:
     load_s: float  # time the server spent loading the model for this call (0 when it was warm)
 
 
-class OllamaClient:
-    """Talks to one Ollama (or ``tsa engine``) instance; maps failures to ``tsa.errors``."""
+class HttpBackend:
+    """What every backend client shares: one pooled HTTP client with timeouts."""
 
     def __init__(self, base_url: str, timeouts: ClientTimeouts | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -44,6 +44,30 @@ class OllamaClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    async def _get_json(self, path: str) -> dict[str, Any]:
+        try:
+            response = await self._http.get(path, timeout=self.timeouts.probe_s)
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from exc
+        raise_for_status(response, None)
+        return response.json()
+
+    async def _post_json(self, path: str, payload: dict[str, Any], model: str) -> dict[str, Any]:
+        try:
+            response = await self._http.post(path, json=payload)
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from exc
+        raise_for_status(response, model)
+        return response.json()
+
+    def _stream(self, path: str, payload: dict[str, Any]) -> Any:
+        timeout = httpx.Timeout(self.timeouts.generate_s, connect=self.timeouts.connect_s)
+        return self._http.stream("POST", path, json=payload, timeout=timeout)
+
+
+class OllamaClient(HttpBackend):
+    """Talks to one Ollama (or ``tsa engine``) instance; maps failures to ``tsa.errors``."""
+
     async def version(self) -> str:
         body = await self._get_json("/api/version")
         return str(body.get("version", ""))
@@ -57,13 +81,7 @@ class OllamaClient:
         return list(body.get("models", []))
 
     async def embed(self, model: str, inputs: list[str]) -> Embeddings:
-        payload = {"model": model, "input": inputs, "truncate": True}
-        try:
-            response = await self._http.post("/api/embed", json=payload)
-        except httpx.TransportError as exc:
-            raise _unavailable(self.base_url, exc) from exc
-        _raise_for_status(response, model)
-        body = response.json()
+        body = await self._post_json("/api/embed", {"model": model, "input": inputs, "truncate": True}, model)
         embeddings = body.get("embeddings")
         if not isinstance(embeddings, list) or len(embeddings) != len(inputs):
             raise BackendError(f"{self.base_url} returned a malformed /api/embed body")
@@ -77,12 +95,11 @@ class OllamaClient:
         Closing the iterator early closes the HTTP stream, which cancels the upstream call.
         """
         payload = {**(extra or {}), "model": model, "messages": messages, "stream": True, "options": options or {}}
-        timeout = httpx.Timeout(self.timeouts.generate_s, connect=self.timeouts.connect_s)
         try:
-            async with self._http.stream("POST", "/api/chat", json=payload, timeout=timeout) as response:
+            async with self._stream("/api/chat", payload) as response:
                 if response.status_code >= 400:
                     await response.aread()
-                    _raise_for_status(response, model)
+                    raise_for_status(response, model)
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
@@ -93,31 +110,25 @@ class OllamaClient:
                     if message.get("done"):
                         return
         except httpx.TransportError as exc:
-            raise _unavailable(self.base_url, exc) from exc
+            raise unavailable(self.base_url, exc) from exc
         raise BackendError(f"{self.base_url} ended the stream without a final message")
 
-    async def _get_json(self, path: str) -> dict[str, Any]:
-        try:
-            response = await self._http.get(path, timeout=self.timeouts.probe_s)
-        except httpx.TransportError as exc:
-            raise _unavailable(self.base_url, exc) from exc
-        _raise_for_status(response, None)
-        return response.json()
 
-
-def _unavailable(base_url: str, exc: Exception) -> BackendUnavailable:
+def unavailable(base_url: str, exc: Exception) -> BackendUnavailable:
     if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
         return BackendUnavailable(f"LLM instance {base_url} timed out: {type(exc).__name__}", "timeout")
     return BackendUnavailable(f"LLM instance {base_url} unreachable: {type(exc).__name__}", "connect")
 
 
-def _raise_for_status(response: httpx.Response, model: str | None) -> None:
+def raise_for_status(response: httpx.Response, model: str | None) -> None:
     if response.status_code < 400:
         return
     try:
         detail = response.json().get("error", response.text)
     except ValueError:
         detail = response.text
+    if isinstance(detail, dict):  # the OpenAI shape: {"error": {"message": ...}}
+        detail = detail.get("message", str(detail))
     if response.status_code == 404 and model is not None:
         raise UnknownModel(f"model {model!r} is not available: {detail}")
     if response.status_code == 503:

@@ -16,6 +16,7 @@ from tsa.fleet.admission import AdmissionQueue, Priority
 from tsa.fleet.budget import Budget
 from tsa.fleet.gauges import forget, publish_queue, publish_state
 from tsa.fleet.client import ClientTimeouts, Embeddings, OllamaClient
+from tsa.fleet.openai_client import OpenAIClient
 from tsa.fleet.instance import ROUTABLE, Instance, InstanceConfig, State
 from tsa.fleet.outliers import EjectionPolicy, Failure, record_failure, record_success
 from tsa.fleet.policy import candidates, choose
@@ -91,7 +92,8 @@ class Fleet:
     def add(self, config: InstanceConfig) -> Instance:
         if any(i.name == config.name for i in self.instances):
             raise ValueError(f"an instance named {config.name!r} is already in the fleet")
-        instance = Instance(config, OllamaClient(config.url, self.timeouts))
+        client_class = OpenAIClient if config.api == "openai" else OllamaClient
+        instance = Instance(config, client_class(config.url, self.timeouts))
         self.instances.append(instance)
         publish_state(instance)
         return instance

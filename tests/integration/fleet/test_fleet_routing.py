@@ -116,3 +116,26 @@ async def test_a_slowed_instance_receives_clearly_less(engines):
     counts = await _embed_counts([*fast, slow])
     fair = sum(counts) / 4
     assert counts[-1] < 0.5 * fair, counts
+
+
+async def test_openai_compatible_instances_serve_next_to_ollama_ones(engines):
+    from tsa.fleet import Fleet, FleetOptions, InstanceConfig
+
+    ollama_api, openai_api = await engines(2, "--bench-embed-ms", "5")
+    fleet = Fleet([InstanceConfig(ollama_api.url), InstanceConfig(openai_api.url, api="openai")], FleetOptions())
+    await fleet.start()
+    try:
+        openai_instance = fleet.instances[1]
+        assert openai_instance.state is State.HEALTHY
+        assert "bench-chat:latest" in openai_instance.models_loaded  # such servers keep models loaded
+        results = await gather_bounded([lambda: fleet.embed(EMBED, ["a", "b"]) for _ in range(60)], 8)
+        assert all(len(r.embeddings) == 2 for r in results)
+        for _ in range(6):
+            stream = await fleet.open_chat("bench-chat", [{"role": "user", "content": "hi"}], {"num_predict": 3})
+            chunks = [c async for c in stream.chunks]
+            assert "".join(c["message"]["content"] for c in chunks) == "token0 token1 token2 "
+            assert chunks[-1]["done"] and chunks[-1]["eval_count"] == 3
+    finally:
+        await fleet.aclose()
+    assert (await openai_api.counters()).get("embed_requests", 0) == 0, "it was reached only through /v1"
+    assert openai_instance.successful_requests > 0 and fleet.instances[0].successful_requests > 0

@@ -1,0 +1,72 @@
+"""Client for an OpenAI-compatible server (vLLM, llama.cpp's server, Ollama's /v1), speaking to the
+fleet in the Ollama client's terms: same methods, Ollama-shaped stream chunks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from tsa.errors import BackendError
+from tsa.fleet.client import Embeddings, HttpBackend, raise_for_status, unavailable
+
+_OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "seed": "seed", "stop": "stop",
+                 "num_predict": "max_tokens"}
+
+
+class OpenAIClient(HttpBackend):
+    async def version(self) -> str:
+        await self._get_json("/v1/models")
+        return "openai-compatible"
+
+    async def tags(self) -> list[str]:
+        return [m["id"] for m in (await self._get_json("/v1/models")).get("data", [])]
+
+    async def ps(self) -> list[dict[str, Any]]:
+        # Such servers keep their models loaded: every model they list counts as warm.
+        return [{"name": name} for name in await self.tags()]
+
+    async def embed(self, model: str, inputs: list[str]) -> Embeddings:
+        body = await self._post_json("/v1/embeddings", {"model": model, "input": inputs}, model)
+        data = sorted(body.get("data", []), key=lambda d: d.get("index", 0))
+        if len(data) != len(inputs):
+            raise BackendError(f"{self.base_url} returned a malformed /v1/embeddings body")
+        return Embeddings([d["embedding"] for d in data], 0.0)
+
+    async def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
+                          extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Chat completions over SSE, yielded as Ollama ``/api/chat`` chunks."""
+        payload: dict[str, Any] = {"model": model, "messages": messages, "stream": True,
+                                   "stream_options": {"include_usage": True}}
+        payload.update({ours: (options or {})[theirs] for theirs, ours in _OPTION_NAMES.items()
+                        if theirs in (options or {}) and (options or {})[theirs] is not None})
+        finish, usage = None, {}
+        try:
+            async with self._stream("/v1/chat/completions", payload) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise_for_status(response, model)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        yield {"model": model, "message": {"role": "assistant", "content": ""}, "done": True,
+                               "done_reason": "length" if finish == "length" else "stop",
+                               "prompt_eval_count": usage.get("prompt_tokens", 0),
+                               "eval_count": usage.get("completion_tokens", 0)}
+                        return
+                    chunk = json.loads(data)
+                    if "error" in chunk:
+                        raise BackendError(f"{self.base_url}: {chunk['error']}")
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices", []):
+                        finish = choice.get("finish_reason") or finish
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            yield {"model": model, "message": {"role": "assistant", "content": text}, "done": False}
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from exc
+        raise BackendError(f"{self.base_url} ended the stream without [DONE]")
