@@ -165,13 +165,13 @@ class Fleet:
 
     async def _acquire(self, model: str, kind: str, priority: Priority, tried: list[Instance]) -> Instance:
         def pool() -> list[Instance]:
-            found, panic = candidates(self.instances, model, kind)
-            if panic:
-                metrics.FLEET_PANIC_ROUTES.inc()
+            found, _ = candidates(self.instances, model, kind)
             return [i for i in found if all(i is not t for t in tried)]
 
         if not pool():
             raise _NoCandidate
+        if candidates(self.instances, model, kind)[1]:
+            metrics.FLEET_PANIC_ROUTES.inc()
 
         def pick() -> Instance | None:
             instance = choose(pool(), model, kind, self._rng)
