@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +61,15 @@ class HttpBackend:
         raise_for_status(response, model)
         return response.json()
 
-    def _stream(self, path: str, payload: dict[str, Any]) -> Any:
+    @asynccontextmanager
+    async def _stream_lines(self, path: str, payload: dict[str, Any], model: str) -> AsyncIterator[AsyncIterator[str]]:
+        """POST and hand over the response lines; an error status raises before any line."""
         timeout = httpx.Timeout(self.timeouts.generate_s, connect=self.timeouts.connect_s)
-        return self._http.stream("POST", path, json=payload, timeout=timeout)
+        async with self._http.stream("POST", path, json=payload, timeout=timeout) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise_for_status(response, model)
+            yield response.aiter_lines()
 
 
 class OllamaClient(HttpBackend):
@@ -96,11 +103,8 @@ class OllamaClient(HttpBackend):
         """
         payload = {**(extra or {}), "model": model, "messages": messages, "stream": True, "options": options or {}}
         try:
-            async with self._stream("/api/chat", payload) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise_for_status(response, model)
-                async for line in response.aiter_lines():
+            async with self._stream_lines("/api/chat", payload, model) as lines:
+                async for line in lines:
                     if not line.strip():
                         continue
                     message = json.loads(line)

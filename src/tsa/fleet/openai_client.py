@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tsa.errors import BackendError
-from tsa.fleet.client import Embeddings, HttpBackend, raise_for_status, unavailable
+from tsa.fleet.client import Embeddings, HttpBackend, unavailable
 
 _OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "seed": "seed", "stop": "stop",
                  "num_predict": "max_tokens"}
@@ -44,11 +44,8 @@ class OpenAIClient(HttpBackend):
                         if theirs in (options or {}) and (options or {})[theirs] is not None})
         finish, usage = None, {}
         try:
-            async with self._stream("/v1/chat/completions", payload) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise_for_status(response, model)
-                async for line in response.aiter_lines():
+            async with self._stream_lines("/v1/chat/completions", payload, model) as lines:
+                async for line in lines:
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
