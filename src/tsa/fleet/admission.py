@@ -31,10 +31,11 @@ class Waiter:
 
 
 class AdmissionQueue:
-    def __init__(self, max_waiting: int) -> None:
+    def __init__(self, max_waiting: int, on_change: Callable[[AdmissionQueue], None] | None = None) -> None:
         self.max_waiting = max_waiting
         self._heap: list[Waiter] = []
         self._seq = itertools.count()
+        self._on_change = on_change or (lambda queue: None)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -57,6 +58,7 @@ class AdmissionQueue:
         """
         waiter = Waiter(int(priority), next(self._seq), pick, asyncio.get_running_loop().create_future())
         heapq.heappush(self._heap, waiter)
+        self._on_change(self)
         self.dispatch()
         try:
             return await asyncio.wait_for(asyncio.shield(waiter.future), timeout_s)
@@ -80,3 +82,4 @@ class AdmissionQueue:
     def _prune(self) -> None:
         self._heap = [w for w in self._heap if not w.future.done()]
         heapq.heapify(self._heap)
+        self._on_change(self)

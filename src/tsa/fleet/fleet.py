@@ -77,7 +77,7 @@ class Fleet:
         self.options = options or FleetOptions()
         self.timeouts = timeouts or ClientTimeouts()
         self.instances: list[Instance] = []
-        self.queue = AdmissionQueue(self.options.queue_max_waiting)
+        self.queue = AdmissionQueue(self.options.queue_max_waiting, on_change=publish_queue)
         self.retry_budget = Budget(self.options.retry_budget_ratio)
         self.hedge_budget = Budget(self.options.hedge_budget_ratio, cap=2.0, tokens=2.0)
         self._clock = clock
@@ -156,12 +156,10 @@ class Fleet:
         instance.in_flight -= 1
         metrics.FLEET_IN_FLIGHT.labels(instance.name).set(instance.in_flight)
         self.queue.dispatch()
-        publish_queue(self.queue)
 
     def on_capacity_change(self) -> None:
         """An instance came back or joined: queued calls may now fit."""
         self.queue.dispatch()
-        publish_queue(self.queue)
 
     async def _acquire(self, model: str, kind: str, priority: Priority, tried: list[Instance]) -> Instance:
         def pool() -> list[Instance]:
@@ -185,13 +183,9 @@ class Fleet:
             raise self._saturated("queue_full")
         timeout = self.options.bulk_queue_timeout_s if priority is Priority.BULK else self.options.queue_timeout_s
         try:
-            waiting = self.queue.wait(priority, pick, self._release, timeout)
-            publish_queue(self.queue)
-            return await waiting
+            return await self.queue.wait(priority, pick, self._release, timeout)
         except TimeoutError:
             raise self._saturated("queue_timeout") from None
-        finally:
-            publish_queue(self.queue)
 
     def _saturated(self, reason: str) -> FleetSaturated:
         metrics.FLEET_REJECTIONS.labels(reason).inc()

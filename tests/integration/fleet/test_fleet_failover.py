@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.integration.fleet.conftest import fleet_of, gather_bounded
 from tsa.errors import BackendError, FleetSaturated
@@ -90,6 +91,7 @@ async def test_interactive_calls_overtake_queued_bulk_work(engines):
     try:
         bulk = [asyncio.create_task(call(f"bulk{n}", Priority.BULK)) for n in range(4)]
         await asyncio.sleep(0.05)  # the first bulk call holds the only slot; three wait
+        assert REGISTRY.get_sample_value("tsa_fleet_queue_depth", {"priority": "bulk"}) == 3
         chat = asyncio.create_task(call("chat", Priority.INTERACTIVE))
         await asyncio.gather(chat, *bulk)
     finally:
