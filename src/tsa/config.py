@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     inference_cache_ttl: int = Field(default=86_400, gt=0)
     chunk_cache_ttl: int = Field(default=2_592_000, gt=0)
 
+    cache_max_entry_bytes: int = Field(default=1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     chunk_max_chars: int = Field(default=1200, ge=200)
     chunk_overlap_chars: int = Field(default=200, ge=0)

@@ -14,11 +14,12 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from tsa.config import Settings
-from tsa.errors import BackendUnavailable
+from tsa.errors import BackendError, BackendUnavailable
 from tsa.fleet import ClientTimeouts, EjectionPolicy, Fleet, FleetEmbedder, FleetOptions, InstanceConfig, Priority
 from tsa.fleet.fleet_file import load_fleet_file
 from tsa.ingest import ChunkingParams, IngestPipeline
-from tsa.rag import RagService
+from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
+from tsa.rag import Caches, RagService
 from tsa.runtime import Endpoints, embedded_services
 from tsa.store import DocumentStore, HybridRetriever, create_pool, ensure_embedding_space, migrate
 
@@ -37,23 +38,30 @@ class Container:
     retriever: HybridRetriever
     pipeline: IngestPipeline
     rag: RagService
+    caches: Caches
 
 
-async def _stored_space(pool: asyncpg.Pool) -> str | None:
-    return await pool.fetchval("SELECT value FROM store_meta WHERE key = 'embedding_model'")
+async def _stored_space(pool: asyncpg.Pool) -> tuple[str, int] | None:
+    rows = {r["key"]: r["value"] for r in await pool.fetch(
+        "SELECT key, value FROM store_meta WHERE key IN ('embedding_model', 'embedding_dims')")}
+    return (rows["embedding_model"], int(rows["embedding_dims"])) if "embedding_model" in rows else None
 
 
-async def prepare_embedding_space(pool: asyncpg.Pool, embedder: FleetEmbedder, *, check: bool = True) -> None:
-    """Size the vector column from the model; tolerate a fleet that is still starting if the store agrees."""
+async def prepare_embedding_space(pool: asyncpg.Pool, embedder: FleetEmbedder, *, check: bool = True) -> int:
+    """Size the vector column from the model; tolerate a fleet that is still starting if the store agrees.
+
+    Returns the embedding dimension."""
     try:
         dims = await embedder.dimensions()
-    except BackendUnavailable:
-        if await _stored_space(pool) == embedder.model:
+    except (BackendUnavailable, BackendError):
+        stored = await _stored_space(pool)
+        if stored is not None and stored[0] == embedder.model:
             log.warning("no LLM instance answered at start-up; keeping the stored embedding space")
-            return
+            return stored[1]
         raise
     if check:
         await ensure_embedding_space(pool, embedder.model, dims)
+    return dims
 
 
 def build_fleet(settings: Settings, endpoints: Endpoints) -> Fleet:
@@ -77,6 +85,20 @@ def build_fleet(settings: Settings, endpoints: Endpoints) -> Fleet:
     return Fleet(configs, options, timeouts)
 
 
+def build_caches(settings: Settings, redis: aioredis.Redis, fleet: Fleet, dims: int) -> Caches:
+    cache = RedisCache(redis, settings.cache_max_entry_bytes)
+    model = settings.embedding_model
+
+    def embeddings(priority: Priority) -> EmbeddingCache:
+        inner = FleetEmbedder(fleet, model, settings.embed_batch_size, priority)
+        return EmbeddingCache(cache, inner, model, dims, settings.embedding_cache_ttl)
+
+    return Caches(cache, embeddings(Priority.INTERACTIVE), embeddings(Priority.BULK),
+                  JsonLayer(cache, "chunks", settings.chunk_cache_ttl),
+                  JsonLayer(cache, "inference", settings.inference_cache_ttl),
+                  SingleFlight(cache, "inference", max_wait_s=settings.generate_timeout_s))
+
+
 @asynccontextmanager
 async def open_container(settings: Settings, *, check_embedding_space: bool = True) -> AsyncIterator[Container]:
     async with AsyncExitStack() as stack:
@@ -91,16 +113,17 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         stack.push_async_callback(fleet.aclose)
         await fleet.start()
         embedder = FleetEmbedder(fleet, settings.embedding_model, settings.embed_batch_size)
-        bulk_embedder = FleetEmbedder(fleet, settings.embedding_model, settings.embed_batch_size, Priority.BULK)
-        await prepare_embedding_space(pool, embedder, check=check_embedding_space)
+        dims = await prepare_embedding_space(pool, embedder, check=check_embedding_space)
+        caches = build_caches(settings, redis, fleet, dims)
         documents = DocumentStore(pool)
         if settings.database_url is None:
             # This process owns the embedded database (HomeLock), so nothing else can be mid-ingest.
             await documents.fail_interrupted()
         retriever = HybridRetriever(pool)
-        pipeline = IngestPipeline(documents, bulk_embedder,
+        pipeline = IngestPipeline(documents, caches.bulk_embeddings,
                                   ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
                                   settings.max_upload_bytes)
-        rag = RagService(fleet, embedder, retriever, settings.chat_model, settings.min_similarity)
-        yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, retriever, pipeline, rag)
+        rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity)
+        yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, retriever, pipeline, rag,
+                        caches)
 

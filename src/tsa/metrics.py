@@ -48,3 +48,9 @@ FLEET_REJECTIONS = Counter(
     ["reason"])
 FLEET_HEDGES = Counter("tsa_fleet_hedges_total", "Hedged embedding calls by winner (hedge, primary).", ["winner"])
 FLEET_PANIC_ROUTES = Counter("tsa_fleet_panic_routes_total", "Calls routed while no instance was healthy.")
+
+# Caches. ``layer`` is embedding, chunks or inference.
+CACHE_EVENTS = Counter(
+    "tsa_cache_events_total",
+    "Cache events per layer: hit, miss, coalesced (waited for an identical call), bypassed (Redis "
+    "unavailable or no-cache), error, oversize (not stored).", ["layer", "event"])

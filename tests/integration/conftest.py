@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -17,7 +19,8 @@ from tsa.api import create_app
 from tsa.config import Settings
 from tsa.container import Container, open_container
 from tsa.runtime import EmbeddedServices, Endpoints
-from tsa.runtime.children import free_port
+from tsa.runtime.children import free_port, stop
+from tsa.runtime.engine_process import start_engine
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +101,45 @@ def api_for():
             yield client
 
     return opened
+
+
+@dataclass
+class Engine:
+    url: str
+    process: subprocess.Popen[bytes]
+    args: list[str]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    async def counters(self) -> dict[str, int]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return (await http.get(f"{self.url}/api/engine/stats")).json()["counters"]
+
+
+@pytest.fixture
+def engines(tmp_path) -> Callable[..., AsyncIterator[list[Engine]]]:
+    """``async with engines(8, "--bench-embed-ms", "20") as running`` — each engine a real process."""
+    started: list[Engine] = []
+
+    async def launch(args: list[str], port: int = 0) -> Engine:
+        url, process = await asyncio.to_thread(start_engine, tmp_path, 1, port, 60.0, ["--bench", *args])
+        engine = Engine(url, process, args)
+        started.append(engine)
+        return engine
+
+    async def many(count: int, *args: str) -> list[Engine]:
+        return list(await asyncio.gather(*(launch(list(args)) for _ in range(count))))
+
+    many.restart = lambda engine: launch(engine.args, engine.port)  # type: ignore[attr-defined]
+    yield many
+    for engine in started:
+        stop(engine.process)
 
 
 async def wait_until_processed(api: httpx.AsyncClient, document_id: str, attempts: int = 600) -> dict:

@@ -27,7 +27,8 @@ async def test_no_instance_means_503_and_not_ready(settings, api_for):
         pass  # sizes the vector column with the live engine
     settings.ollama_instances = [f"http://127.0.0.1:{free_port()}"]
     async with api_for(settings) as api:
-        response = await api.post("/api/search", json={"query": "seal"})
+        # no-cache: the query's embedding may be cached from another test, and would answer.
+        response = await api.post("/api/search", json={"query": "seal", "cache": "no-cache"})
         assert response.status_code == 503 and response.json()["error"]["code"] == "backend_unavailable"
         ready = await api.get("/ready")
         assert ready.status_code == 503 and not ready.json()["checks"]["llm"]["ok"]

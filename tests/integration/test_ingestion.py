@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
@@ -94,8 +95,8 @@ async def test_every_format_is_searchable_with_its_heading_path(container, name,
     assert hits[0].heading_path == section
 
 
-async def test_embeddings_are_requested_in_batches(container, sample_pdf):
-    container.pipeline.embed.batch_size = 4
+async def test_embeddings_are_requested_in_batches(container):
+    container.pipeline.embed.embed.batch_size = 4
     calls: list[tuple[int, str]] = []
     real_embed = container.fleet.embed
 
@@ -104,7 +105,9 @@ async def test_embeddings_are_requested_in_batches(container, sample_pdf):
         return await real_embed(model, texts, priority)
 
     container.fleet.embed = counting
-    info = await container.pipeline.ingest("manual.pdf", sample_pdf)
+    # Fresh text in every section, so no embedding comes from the cache.
+    sections = "".join(f"## Part {n}\n\nCheck valve {uuid.uuid4().hex} before use.\n\n" for n in range(13))
+    info = await container.pipeline.ingest("parts.md", f"# Parts\n\n{sections}".encode())
     sizes = [size for size, _ in calls]
     assert sum(sizes) == info.chunk_count and max(sizes) == 4 and len(sizes) == -(-info.chunk_count // 4)
     assert {priority for _, priority in calls} == {"BULK"}, "ingestion must queue behind interactive calls"

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from tsa import __version__
 from tsa.api.errors import install_error_handlers
 from tsa.api.middleware import MetricsMiddleware
-from tsa.api.routes import chat, documents, fleet, health, ollama_proxy, search
+from tsa.api.routes import cache, chat, documents, fleet, health, ollama_proxy, search
 from tsa.config import Settings, load_settings
 from tsa.container import Container, open_container
 
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app = FastAPI(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    for module in (chat, search, documents, fleet, health, ollama_proxy):
+    for module in (chat, search, documents, fleet, cache, health, ollama_proxy):
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -36,3 +36,4 @@ class SearchRequest(BaseModel):
 
     query: str = Field(min_length=1, max_length=4000)
     k: int = Field(default=5, ge=1, le=50)
+    cache: Literal["default", "no-cache"] = "default"

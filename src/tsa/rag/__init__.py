@@ -1,6 +1,8 @@
-"""The RAG chat service: retrieve, build a cited prompt, generate."""
+"""The RAG chat service: retrieve, build a cited prompt, generate; each step cached."""
 
+from tsa.rag.answer import Answer, cacheable
 from tsa.rag.prompt import NO_CONTEXT_ANSWER, PROMPT_VERSION
-from tsa.rag.service import Answer, Question, RagService, source_of
+from tsa.rag.service import Caches, Question, RagService, Retrieval, source_of
 
-__all__ = ["NO_CONTEXT_ANSWER", "PROMPT_VERSION", "Answer", "Question", "RagService", "source_of"]
+__all__ = ["NO_CONTEXT_ANSWER", "PROMPT_VERSION", "Answer", "Caches", "Question", "RagService", "Retrieval",
+           "cacheable", "source_of"]

@@ -1,17 +1,21 @@
-"""The chat service: embed the question → retrieve → prompt with cited context → generate."""
+"""The chat service: embed the question → retrieve → prompt with cited context → generate,
+with each step behind its cache layer and identical concurrent questions answered once."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from tsa import metrics
-from tsa.fleet import ChatStream, Fleet, FleetEmbedder
-from tsa.rag.prompt import NO_CONTEXT_ANSWER, build_messages, is_relevant, snippet
+from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight, Ticket
+from tsa.cache.layers import record
+from tsa.fleet import Fleet
+from tsa.model_names import canonical_name
+from tsa.rag.answer import Answer, cacheable
+from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet
 from tsa.records import SearchHit
-from tsa.store import HybridRetriever
+from tsa.store import DocumentStore, HybridRetriever
 
 
 @dataclass(frozen=True)
@@ -21,57 +25,16 @@ class Question:
     model: str | None = None
     temperature: float = 0.2
     max_tokens: int = 512
+    use_cache: bool = True
+    # A stop at max_tokens is a complete answer only when the client chose the limit.
+    max_tokens_requested: bool = False
 
 
 @dataclass
-class Answer:
-    """An answer being produced: sources are known up front, text arrives as ``pieces()``."""
-
-    sources: list[dict[str, Any]]
-    model: str
-    instance: str | None
+class Retrieval:
+    hits: list[SearchHit]
     timings_ms: dict[str, float]
-    _stream: ChatStream | None = field(default=None, repr=False)
-    _started: float = field(default_factory=time.perf_counter, repr=False)
-    # Set just before the generation is opened, so first_token includes queueing and prompt evaluation.
-    _generate_started: float = field(default_factory=time.perf_counter, repr=False)
-    text: str = ""
-    done_reason: str | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-
-    async def pieces(self) -> AsyncIterator[str]:
-        if self._stream is None:
-            self.text, self.done_reason = NO_CONTEXT_ANSWER, "no_context"
-            yield NO_CONTEXT_ANSWER
-            return
-        parts: list[str] = []
-        try:
-            async for chunk in self._stream.chunks:
-                piece = chunk.get("message", {}).get("content", "")
-                if piece:
-                    if not parts:
-                        self._mark("first_token", self._generate_started)
-                    parts.append(piece)
-                    yield piece
-                if chunk.get("done"):
-                    self.done_reason = chunk.get("done_reason", "stop")
-                    self.usage = {"prompt_tokens": chunk.get("prompt_eval_count", 0),
-                                  "completion_tokens": chunk.get("eval_count", 0)}
-        finally:
-            await self._stream.chunks.aclose()
-        self.text = "".join(parts)
-        self._mark("generate", self._generate_started)
-
-    def _mark(self, stage: str, since: float) -> None:
-        seconds = time.perf_counter() - since
-        self.timings_ms[f"{stage}_ms"] = round(seconds * 1000, 2)
-        metrics.RAG_STAGE_DURATION.labels(stage=stage).observe(seconds)
-
-    def metadata(self) -> dict[str, Any]:
-        self.timings_ms["total_ms"] = round((time.perf_counter() - self._started) * 1000, 2)
-        return {"answer": self.text, "sources": self.sources, "model": self.model, "instance": self.instance,
-                "cached": {"embedding": False, "chunks": False, "inference": False},
-                "done_reason": self.done_reason, "usage": self.usage, "timings_ms": self.timings_ms}
+    cached: dict[str, bool] = field(default_factory=lambda: {"embedding": False, "chunks": False})
 
 
 def source_of(hit: SearchHit) -> dict[str, Any]:
@@ -82,39 +45,90 @@ def source_of(hit: SearchHit) -> dict[str, Any]:
             "snippet": snippet(hit.text)}
 
 
+@dataclass
+class Caches:
+    redis: RedisCache
+    embeddings: EmbeddingCache  # questions: interactive priority
+    bulk_embeddings: EmbeddingCache  # ingestion: queues behind questions
+    chunks: JsonLayer
+    answers: JsonLayer
+    flight: SingleFlight
+
+
 class RagService:
-    def __init__(self, fleet: Fleet, embedder: FleetEmbedder, retriever: HybridRetriever,
+    def __init__(self, fleet: Fleet, retriever: HybridRetriever, documents: DocumentStore, caches: Caches,
                  chat_model: str, min_similarity: float) -> None:
         self.fleet = fleet
-        self.embedder = embedder
         self.retriever = retriever
+        self.documents = documents
+        self.caches = caches
         self.chat_model = chat_model
         self.min_similarity = min_similarity
 
-    async def retrieve(self, query: str, k: int, timings_ms: dict[str, float]) -> list[SearchHit]:
+    def _retrieval_parts(self, query: str, k: int, generation: str) -> dict[str, Any]:
+        return {"query": query, "k": k, "embedding_model": self.caches.embeddings.model,
+                "min_similarity": self.min_similarity, "generation": generation}
+
+    async def retrieve(self, query: str, k: int, use_cache: bool = True, generation: str | None = None
+                       ) -> Retrieval:
+        generation = await self.documents.generation() if generation is None else generation
+        result = Retrieval([], {})
         started = time.perf_counter()
-        vector = (await self.embedder([query]))[0]
+        key = self.caches.chunks.key(self._retrieval_parts(query, k, generation))
+        if use_cache and (entry := await self.caches.chunks.get(key)) is not None:
+            result.hits = await self.retriever.fetch(entry)
+            result.cached = {"embedding": True, "chunks": True}
+            result.timings_ms["retrieve_ms"] = _elapsed_ms(started, "retrieve")
+            return result
+        vectors, result.cached["embedding"] = await self.caches.embeddings.lookup([query], use_cache=use_cache)
         embedded = time.perf_counter()
-        hits = await self.retriever.search(query, vector, k)
-        finished = time.perf_counter()
-        timings_ms["embed_ms"] = round((embedded - started) * 1000, 2)
-        timings_ms["retrieve_ms"] = round((finished - embedded) * 1000, 2)
-        metrics.RAG_STAGE_DURATION.labels(stage="embed").observe(embedded - started)
-        metrics.RAG_STAGE_DURATION.labels(stage="retrieve").observe(finished - embedded)
-        return hits
+        result.timings_ms["embed_ms"] = _elapsed_ms(started, "embed")
+        result.hits = await self.retriever.search(query, vectors[0], k)
+        result.timings_ms["retrieve_ms"] = _elapsed_ms(embedded, "retrieve")
+        if use_cache:
+            entry = [{"id": h.chunk_id, "score": h.score, "similarity": h.similarity, "ranks": h.ranks}
+                     for h in result.hits]
+            await self.caches.chunks.put(key, entry, (time.perf_counter() - started) * 1000)
+        return result
 
     async def ask(self, question: Question) -> Answer:
-        """Retrieve and open the generation; raises before any byte is sent if the model or fleet fails."""
+        """Answer from the cache, or retrieve and open the generation; raises before any byte is sent
+        if the model or the fleet fails."""
         started = time.perf_counter()
         model = question.model or self.chat_model
-        timings: dict[str, float] = {}
-        hits = [h for h in await self.retrieve(question.query, question.max_context_chunks, timings)
-                if is_relevant(h, self.min_similarity)]
+        generation = await self.documents.generation()
+        options = {"temperature": question.temperature, "num_predict": question.max_tokens}
+        key = self.caches.answers.key({
+            **self._retrieval_parts(question.query, question.max_context_chunks, generation),
+            "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION})
+        ticket: Ticket | None = None
+        if question.use_cache:
+            if (payload := await self.caches.answers.get(key)) is not None:
+                return Answer.from_cache(payload, started, {})
+            ticket = await self.caches.flight.join(key, lambda: self.caches.answers.peek(key))
+            if not ticket.leader:
+                await record(self.caches.redis, "inference", "coalesced")
+                return Answer.from_cache(ticket.value, started, {})
+        try:
+            answer = await self._generate(question, model, options, generation, started)
+        except BaseException:
+            if ticket is not None:
+                await ticket.finish(None)
+            raise
+        if ticket is not None:
+            answer._on_finished = lambda done: self._remember(done, key, ticket, question, started)
+        return answer
+
+    async def _generate(self, question: Question, model: str, options: dict[str, Any], generation: str,
+                        started: float) -> Answer:
+        retrieval = await self.retrieve(question.query, question.max_context_chunks, question.use_cache,
+                                        generation)
+        hits = [h for h in retrieval.hits if is_relevant(h, self.min_similarity)]
+        cached = {**retrieval.cached, "inference": False}
         sources = [source_of(h) for h in hits]
         if not hits:
             metrics.RAG_ANSWERS.labels(outcome="no_context").inc()
-            return Answer(sources, model, None, timings, _started=started)
-        options = {"temperature": question.temperature, "num_predict": question.max_tokens}
+            return Answer(sources, model, None, retrieval.timings_ms, cached, _started=started)
         generate_started = time.perf_counter()
         try:
             stream = await self.fleet.open_chat(model, build_messages(question.query, hits), options)
@@ -122,5 +136,21 @@ class RagService:
             metrics.RAG_ANSWERS.labels(outcome="error").inc()
             raise
         metrics.RAG_ANSWERS.labels(outcome="answered").inc()
-        return Answer(sources, model, stream.instance, timings, stream, _started=started,
-                      _generate_started=generate_started)
+        return Answer(sources, model, stream.instance, retrieval.timings_ms, cached, _stream=stream,
+                      _started=started, _generate_started=generate_started)
+
+    async def _remember(self, answer: Answer | None, key: str, ticket: Ticket, question: Question,
+                        started: float) -> None:
+        """Store a complete answer and hand it to identical waiting questions; otherwise let them compute."""
+        if answer is None or not cacheable(answer.text, answer.done_reason, question.max_tokens_requested):
+            await ticket.finish(None)
+            return
+        payload = answer.payload()
+        await self.caches.answers.put(key, payload, (time.perf_counter() - started) * 1000)
+        await ticket.finish(payload)
+
+
+def _elapsed_ms(since: float, stage: str) -> float:
+    seconds = time.perf_counter() - since
+    metrics.RAG_STAGE_DURATION.labels(stage=stage).observe(seconds)
+    return round(seconds * 1000, 2)

@@ -12,6 +12,8 @@ from tsa.records import Chunk, DocumentInfo
 from tsa.store.identifiers import extract_identifiers
 from tsa.store.pool import vector_literal
 
+_ADVANCE_GENERATION = ("UPDATE store_meta SET value = (value::bigint + 1)::text"
+                       " WHERE key = 'corpus_generation'")
 _COLUMNS = ("id, source, title, sha256, doc_type, status, error, size_bytes, page_count, "
             "chunk_count, created_at, updated_at")
 
@@ -82,6 +84,7 @@ class DocumentStore:
                 "UPDATE documents SET status = 'ready', error = NULL, title = $2, page_count = $3,"
                 " chunk_count = $4, updated_at = now() WHERE id = $1",
                 document_id, title, page_count, len(chunks))
+            await conn.execute(_ADVANCE_GENERATION)
         return PublishResult(document_id, None, replaced)
 
     async def get(self, document_id: uuid.UUID) -> DocumentInfo:
@@ -96,9 +99,18 @@ class DocumentStore:
         return [_info(r) for r in rows]
 
     async def delete(self, document_id: uuid.UUID) -> None:
-        deleted = await self.pool.fetchval("DELETE FROM documents WHERE id = $1 RETURNING id", document_id)
-        if deleted is None:
-            raise NotFound(f"document {document_id} not found")
+        async with self.pool.acquire() as conn, conn.transaction():
+            status = await conn.fetchval("DELETE FROM documents WHERE id = $1 RETURNING status", document_id)
+            if status is None:
+                raise NotFound(f"document {document_id} not found")
+            if status == "ready":
+                await conn.execute(_ADVANCE_GENERATION)
+
+    async def generation(self) -> str:
+        """``<store id>:<n>``: n advances with every change to what retrieval can see."""
+        return await self.pool.fetchval(
+            "SELECT (SELECT value FROM store_meta WHERE key = 'store_id') || ':' ||"
+            " (SELECT value FROM store_meta WHERE key = 'corpus_generation')")
 
     async def chunk_count(self) -> int:
         return int(await self.pool.fetchval(

@@ -56,6 +56,7 @@ async def reindex(pool: asyncpg.Pool, model: str, dims: int, embed: Embedder, ba
             vectors = await embed([embedding_text(r["heading"], r["text"]) for r in batch])
             await conn.executemany("UPDATE chunks SET embedding = $2::text::vector WHERE id = $1",
                                    [(r["id"], vector_literal(v)) for r, v in zip(batch, vectors, strict=True)])
+        await conn.execute("UPDATE store_meta SET value = (value::bigint + 1)::text WHERE key = 'corpus_generation'")
     return len(rows)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 
@@ -24,6 +25,10 @@ _IDENTIFIER_SQL = """
 SELECT id FROM chunks WHERE identifiers && $1::text[]
 ORDER BY cardinality(ARRAY(SELECT unnest(identifiers) INTERSECT SELECT unnest($1::text[]))) DESC, id
 LIMIT $2
+"""
+_BY_ID_SQL = """
+SELECT c.id, c.document_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text
+FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigint[])
 """
 _DETAIL_SQL = """
 SELECT c.id, c.document_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text,
@@ -52,6 +57,11 @@ class HybridRetriever:
         rows = {r["id"]: r for r in await self.pool.fetch(_DETAIL_SQL, [cid for cid, _, _ in fused], vector)}
         return [_hit(rows[cid], score, ranks) for cid, score, ranks in fused if cid in rows]
 
+    async def fetch(self, ranked: list[dict[str, Any]]) -> list[SearchHit]:
+        """Hits for a cached ranking ``[{id, score, similarity, ranks}]``, in its order."""
+        rows = {r["id"]: r for r in await self.pool.fetch(_BY_ID_SQL, [e["id"] for e in ranked])}
+        return [_hit(rows[e["id"]], e["score"], e["ranks"], e["similarity"]) for e in ranked if e["id"] in rows]
+
     async def _ids(self, sql: str, arg: object, limit: int) -> list[int]:
         return [r["id"] for r in await self.pool.fetch(sql, arg, limit)]
 
@@ -60,8 +70,9 @@ async def _nothing() -> list[int]:
     return []
 
 
-def _hit(row: asyncpg.Record, score: float, ranks: dict[str, int]) -> SearchHit:
+def _hit(row: asyncpg.Record, score: float, ranks: dict[str, int], similarity: float | None = None) -> SearchHit:
     return SearchHit(
         chunk_id=row["id"], document_id=row["document_id"], title=row["title"], source=row["source"],
         page_start=row["page_start"], page_end=row["page_end"], heading_path=tuple(row["heading_path"]),
-        text=row["text"], score=score, similarity=float(row["similarity"]), ranks=ranks)
+        text=row["text"], score=score, similarity=float(row["similarity"]) if similarity is None else similarity,
+        ranks=ranks)

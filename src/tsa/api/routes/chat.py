@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 def _question(body: RagChatRequest) -> Question:
     return Question(query=body.query, max_context_chunks=body.max_context_chunks, model=body.model,
-                    temperature=body.temperature, max_tokens=body.max_tokens)
+                    temperature=body.temperature, max_tokens=body.max_tokens, use_cache=body.cache != "no-cache",
+                    max_tokens_requested="max_tokens" in body.model_fields_set)
 
 
 @router.post("/api/rag-chat", response_model=None)

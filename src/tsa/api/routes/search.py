@@ -15,7 +15,6 @@ router = APIRouter()
 
 @router.post("/api/search")
 async def search(body: SearchRequest, container: ContainerDep) -> dict[str, Any]:
-    timings: dict[str, float] = {}
-    hits = await container.rag.retrieve(body.query, body.k, timings)
-    results = [{**source_of(hit), "text": hit.text, "matched_by": sorted(hit.ranks)} for hit in hits]
-    return {"query": body.query, "results": results, "timings_ms": timings}
+    retrieval = await container.rag.retrieve(body.query, body.k, use_cache=body.cache != "no-cache")
+    results = [{**source_of(hit), "text": hit.text, "matched_by": sorted(hit.ranks)} for hit in retrieval.hits]
+    return {"query": body.query, "results": results, "cached": retrieval.cached, "timings_ms": retrieval.timings_ms}

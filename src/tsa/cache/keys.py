@@ -1,0 +1,49 @@
+"""Cache keys: the one recipe for every layer.
+
+    key = "tsa:v1:<layer>:" + sha256(canonical JSON of everything that changes the result)
+
+Canonical JSON: keys sorted, no whitespace, UTF-8 kept. Bump ``KEY_VERSION`` when
+a value's format or meaning changes; old entries then simply expire.
+
+- embedding: {model, dims, text}
+- chunks: {query, k, embedding_model, min_similarity, generation}
+- inference: {chat_model, query, k, embedding_model, min_similarity, options, prompt_version, generation}
+
+The inference key names the inputs that determine the messages sent (the
+question, the retrieval that picks the passages, the prompt template version
+and the corpus generation) instead of the rendered messages themselves: the
+same thing, but computable before any embedding or retrieval, so a hit skips
+both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+KEY_VERSION = 1
+PREFIX = f"tsa:v{KEY_VERSION}"
+LAYERS = ("embedding", "chunks", "inference")
+
+
+def canonical_json(parts: dict[str, Any]) -> str:
+    return json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def cache_key(layer: str, parts: dict[str, Any]) -> str:
+    """>>> cache_key("embedding", {"model": "all-minilm", "dims": 384, "text": "seal"})[:24]
+    'tsa:v1:embedding:b56a68'
+    """
+    if layer not in LAYERS:
+        raise ValueError(f"unknown cache layer {layer!r}")
+    digest = hashlib.sha256(canonical_json(parts).encode()).hexdigest()
+    return f"{PREFIX}:{layer}:{digest}"
+
+
+def lock_key(key: str) -> str:
+    return f"{PREFIX}:lock:{key.removeprefix(PREFIX + ':')}"
+
+
+def stats_key(layer: str) -> str:
+    return f"{PREFIX}:stats:{layer}"
