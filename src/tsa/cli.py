@@ -36,8 +36,15 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _run(main: Callable[[], Awaitable[T]]) -> T:
+def _run(main: Callable[[], Awaitable[T]], fast_loop: bool = False) -> T:
     try:
+        if fast_loop:
+            try:
+                import uvloop  # comes with uvicorn[standard]; roughly halves the loop's overhead per request
+            except ImportError:
+                pass
+            else:
+                return uvloop.run(main())
         return asyncio.run(main())
     except TSAError as exc:
         err.print(f"[red]{exc.message}[/red]")
@@ -119,7 +126,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
                 seeding.cancel()
                 await asyncio.gather(seeding, return_exceptions=True)
 
-    _run(main)
+    _run(main, fast_loop=True)
 
 
 @app.command()

@@ -5,6 +5,8 @@ The API's lifespan and the in-process CLI commands (ingest, ask, reindex) share 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -85,6 +87,13 @@ def build_fleet(settings: Settings, endpoints: Endpoints) -> Fleet:
     return Fleet(configs, options, timeouts)
 
 
+async def _stop_flusher(flusher: asyncio.Task[None], cache: RedisCache) -> None:
+    flusher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await flusher
+    await cache.flush()
+
+
 def build_caches(settings: Settings, redis: aioredis.Redis, fleet: Fleet, dims: int) -> Caches:
     cache = RedisCache(redis, settings.cache_max_entry_bytes)
     model = settings.embedding_model
@@ -115,6 +124,8 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         embedder = FleetEmbedder(fleet, settings.embedding_model, settings.embed_batch_size)
         dims = await prepare_embedding_space(pool, embedder, check=check_embedding_space)
         caches = build_caches(settings, redis, fleet, dims)
+        flusher = asyncio.create_task(caches.redis.flush_forever(), name="cache-stats-flush")
+        stack.push_async_callback(_stop_flusher, flusher, caches.redis)
         documents = DocumentStore(pool)
         if settings.database_url is None:
             # This process owns the embedded database (HomeLock), so nothing else can be mid-ingest.

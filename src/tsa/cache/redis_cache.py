@@ -4,6 +4,7 @@ caller computes without the cache and the bypass is counted."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ class RedisCache:
         self.retry_after_s = retry_after_s
         self._clock = clock
         self._down_until = 0.0
+        self._pending: dict[str, dict[str, float]] = {}
 
     @property
     def available(self) -> bool:
@@ -74,15 +76,36 @@ class RedisCache:
             await self.count(layer, written=len(items), bytes_written=sum(len(v) for _, v in items))
 
     async def count(self, layer: str, **fields: float) -> None:
-        """Add to the shared per-layer statistics (a Redis hash, so every replica sees the same)."""
+        """Add to the shared per-layer statistics. Buffered here and flushed to a Redis hash about
+        once a second (``flush``), so a cache hit costs no extra round trip."""
+        pending = self._pending.setdefault(layer, {})
+        for name, amount in fields.items():
+            pending[name] = pending.get(name, 0) + amount
+
+    async def flush(self) -> bool:
+        """Write buffered statistics to Redis; kept for the next try when Redis is away."""
+        if not self._pending:
+            return True
+        batch, self._pending = self._pending, {}
 
         async def add(r: aioredis.Redis) -> Any:
             async with r.pipeline(transaction=False) as pipe:
-                for name, amount in fields.items():
-                    if isinstance(amount, int):
-                        pipe.hincrby(stats_key(layer), name, amount)
-                    else:
-                        pipe.hincrbyfloat(stats_key(layer), name, amount)
+                for layer, fields in batch.items():
+                    for name, amount in fields.items():
+                        if isinstance(amount, int):
+                            pipe.hincrby(stats_key(layer), name, amount)
+                        else:
+                            pipe.hincrbyfloat(stats_key(layer), name, amount)
                 return await pipe.execute()
 
-        await self.run(layer, add)
+        if await self.run("inference", add) is None:
+            for layer, fields in batch.items():  # merge back, newer counts included
+                for name, amount in fields.items():
+                    self._pending.setdefault(layer, {})[name] = self._pending.get(layer, {}).get(name, 0) + amount
+            return False
+        return True
+
+    async def flush_forever(self, every_s: float = 1.0) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await self.flush()

@@ -30,6 +30,8 @@ def layer_stats(raw: dict[bytes, bytes], layer: str) -> dict[str, Any]:
 
 
 async def cache_stats(cache: RedisCache) -> dict[str, Any]:
+    await cache.flush()  # this replica's latest counts, before reading everyone's
+
     async def read(r: Any) -> list[dict[bytes, bytes]]:
         async with r.pipeline(transaction=False) as pipe:
             for layer in LAYERS:
@@ -42,4 +44,5 @@ async def cache_stats(cache: RedisCache) -> dict[str, Any]:
 
 
 async def reset_stats(cache: RedisCache) -> bool:
+    await cache.flush()
     return await cache.run("inference", lambda r: r.delete(*(stats_key(layer) for layer in LAYERS))) is not None

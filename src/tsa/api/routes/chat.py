@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from tsa import metrics
 from tsa.api.deps import ContainerDep
@@ -29,7 +28,7 @@ def _question(body: RagChatRequest) -> Question:
 
 
 @router.post("/api/rag-chat", response_model=None)
-async def rag_chat(body: RagChatRequest, container: ContainerDep) -> dict[str, Any] | StreamingResponse:
+async def rag_chat(body: RagChatRequest, container: ContainerDep) -> JSONResponse | StreamingResponse:
     # Retrieval and opening the generation happen before any byte is sent,
     # so an unknown model or a dead fleet still gets a proper status code.
     answer = await container.rag.ask(_question(body))
@@ -42,7 +41,7 @@ async def rag_chat(body: RagChatRequest, container: ContainerDep) -> dict[str, A
     except TSAError:
         metrics.RAG_ANSWERS.labels(outcome="error").inc()
         raise
-    return answer.metadata()
+    return JSONResponse(answer.metadata())  # plain JSON types already: skip FastAPI's encoder
 
 
 async def _events(answer: Answer) -> AsyncIterator[bytes]:
