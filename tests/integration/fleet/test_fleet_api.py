@@ -20,8 +20,8 @@ def _bench(settings, urls: list[str], **overrides):
 async def test_stats_report_every_instance_with_numbers(settings, api_for, engines):
     running = await engines(2, "--bench-embed-ms", "5")
     async with api_for(_bench(settings, [e.url for e in running])) as api:
-        for _ in range(10):
-            assert (await api.post("/api/search", json={"query": "seal"})).status_code == 200
+        for _ in range(10):  # no-cache: each search must reach the fleet
+            assert (await api.post("/api/search", json={"query": "seal", "cache": "no-cache"})).status_code == 200
         body = (await api.get("/api/load-balancer-stats")).json()
     assert body["overall"]["total_instances"] == 2 and body["overall"]["healthy_instances"] == 2
     assert body["overall"]["successful_requests"] >= 10
@@ -48,7 +48,7 @@ async def test_admin_adds_drains_and_removes_instances(settings, api_for, engine
         assert drained.json()["state"] == "draining"
         before = (await second.counters()).get("embed_requests", 0)
         for _ in range(20):
-            assert (await api.post("/api/search", json={"query": "seal"})).status_code == 200
+            assert (await api.post("/api/search", json={"query": "seal", "cache": "no-cache"})).status_code == 200
         assert (await second.counters()).get("embed_requests", 0) == before, "a drained instance gets nothing"
         removed = await api.delete("/api/fleet/instances/second", headers=admin)
         assert removed.status_code == 202
@@ -65,7 +65,8 @@ async def test_admin_adds_drains_and_removes_instances(settings, api_for, engine
 async def test_saturated_fleet_answers_503_with_retry_after(settings, api_for, engines):
     engine = (await engines(1, "--bench-embed-ms", "400"))[0]
     async with api_for(_bench(settings, [engine.url], instance_max_concurrency=1, queue_max_waiting=1)) as api:
-        responses = await asyncio.gather(*(api.post("/api/search", json={"query": f"q{n}"}) for n in range(6)))
+        responses = await asyncio.gather(*(api.post("/api/search", json={"query": f"q{n}", "cache": "no-cache"})
+                                           for n in range(6)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) == 2 and statuses.count(503) == 4, statuses
     refused = [r for r in responses if r.status_code == 503]
