@@ -133,8 +133,9 @@ def test_backoff_doubles_and_is_capped_and_success_resets():
     assert not due_for_probe(a, 0.5) and due_for_probe(a, 1.0)
     record_probe(a, False, policy, now=1.0)
     assert a.state is State.EJECTED and a.ejected_until == 3.0
+    assert a.error_rate.value > 0
     record_probe(a, True, policy, now=3.0)
-    assert a.state is State.HEALTHY
+    assert a.state is State.HEALTHY and a.error_rate.value == 0.0, "a returning instance starts afresh"
     record_success(a)
     assert a.ejections == 0
 
@@ -230,3 +231,18 @@ def test_a_cold_instance_competes_when_loading_there_is_cheap():
     assert choose([warm, cold], MODEL, "chat", random.Random(0)) is cold
     cold.load_time[MODEL] = Ewma(value=8.0)  # a real cold load: stay warm
     assert all(choose([warm, cold], MODEL, "chat", random.Random(n)) is warm for n in range(40))
+
+
+def test_a_stale_slow_estimate_fades_so_the_instance_is_tried_again():
+    from tsa.fleet.policy import LATENCY_HALF_LIFE_S, current_latency
+
+    judged, others = make(1), [make(n) for n in range(2, 5)]
+    judged.latency[(MODEL, "chat")] = Ewma(value=1.0, updated_at=100.0)  # one slow call, long ago
+    for other in others:
+        other.latency[(MODEL, "chat")] = Ewma(value=0.1, updated_at=100.0)
+        other.in_flight = 1  # the others are busy: an idle instance is worth a try once its verdict fades
+    assert current_latency(judged, MODEL, "chat", prior=0.1, now=100.0) == 1.0
+    assert current_latency(judged, MODEL, "chat", prior=0.1, now=100.0 + LATENCY_HALF_LIFE_S) == pytest.approx(0.55)
+    fresh = [choose([judged, *others], MODEL, "chat", random.Random(n), now=100.0) for n in range(200)]
+    later = [choose([judged, *others], MODEL, "chat", random.Random(n), now=130.0) for n in range(200)]
+    assert judged not in fresh and judged in later

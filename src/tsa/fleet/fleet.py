@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -172,7 +173,7 @@ class Fleet:
             metrics.FLEET_PANIC_ROUTES.inc()
 
         def pick() -> Instance | None:
-            instance = choose(pool(), model, kind, self._rng)
+            instance = choose(pool(), model, kind, self._rng, now=self._clock())
             if instance is not None:
                 self._take(instance)
             return instance
@@ -200,10 +201,15 @@ class Fleet:
 
     def _succeeded(self, instance: Instance, model: str, kind: str, seconds: float, load_s: float = 0.0) -> None:
         instance.successful_requests += 1
+        now = self._clock()
         if load_s > 0:
-            instance.load_time.setdefault(model, _new_ewma()).add(load_s)
+            instance.load_time.setdefault(model, _new_ewma()).add(load_s, now)
             seconds = max(seconds - load_s, 0.0)  # the load is priced separately (policy.cold_cost)
-        instance.latency.setdefault((model, kind), _new_ewma()).add(seconds)
+        if (model, kind) not in instance.latency:
+            # Start from the fleet's view, so one odd first call does not define the instance.
+            known = [v for i in self.instances if (v := i.expected_latency(model, kind)) is not None]
+            instance.latency[(model, kind)] = Ewma(alpha=0.3, value=statistics.median(known) if known else None)
+        instance.latency[(model, kind)].add(seconds, now)
         instance.window.add(seconds)
         instance.models_loaded.add(model)
         record_success(instance)
@@ -318,7 +324,7 @@ class Fleet:
                 yield chunk
                 if chunk.get("done"):
                     if (load_ns := chunk.get("load_duration", 0)) > 0:
-                        instance.load_time.setdefault(model, _new_ewma()).add(load_ns / 1e9)
+                        instance.load_time.setdefault(model, _new_ewma()).add(load_ns / 1e9, self._clock())
                     break
                 try:
                     # asyncio.timeout, not wait_for: no inner task, so a cancellation reaches the

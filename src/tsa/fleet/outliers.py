@@ -70,6 +70,10 @@ def record_probe(instance: Instance, ok: bool, policy: EjectionPolicy, now: floa
         return
     if ok:
         if instance.state is not State.EJECTED or now >= instance.ejected_until:
+            if instance.state in (State.EJECTED, State.DOWN):
+                # Back from the dead: its old failures are history, or its error rate (which only
+                # successes lower) would starve it of the very traffic that could lower it.
+                instance.error_rate.value = 0.0
             instance.state = State.HEALTHY
             instance.consecutive_failures = 0
         return

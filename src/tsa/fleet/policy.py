@@ -17,7 +17,10 @@ score wins:
             + (expected load time, if the model is not loaded there)
 
 ``latency`` is the instance's EWMA for this (model, kind), or the median of the
-other instances' when it has none yet; ``in_flight / max_concurrency`` is how
+other instances' when it has none yet; an estimate that has not been refreshed
+drifts back to that median with a half-life of ``LATENCY_HALF_LIFE_S``, so an
+instance judged on one slow call (a first call, a hiccup) is tried again
+instead of starving; ``in_flight / max_concurrency`` is how
 full it is; dividing by the success rate prices in the retries a failing
 instance causes. Two random draws instead of the global minimum keep many
 concurrent callers from herding onto the same instance.
@@ -34,6 +37,7 @@ from tsa.fleet.instance import ROUTABLE, Instance, State
 _MIN_SUCCESS_RATE = 0.05
 _DEFAULT_LATENCY_S = 1.0
 _DEFAULT_LOAD_S = 5.0  # before any load was observed: a typical Ollama cold load
+LATENCY_HALF_LIFE_S = 2.0
 
 
 def candidates(instances: Iterable[Instance], model: str, kind: str) -> tuple[list[Instance], bool]:
@@ -53,9 +57,19 @@ def load_prior(instances: Sequence[Instance], model: str) -> float:
     return statistics.median(known) if known else _DEFAULT_LOAD_S
 
 
-def score(instance: Instance, model: str, kind: str, prior: float, load_prior_s: float = 0.0) -> float:
-    latency = instance.expected_latency(model, kind)
-    latency = prior if latency is None else latency
+def current_latency(instance: Instance, model: str, kind: str, prior: float, now: float | None) -> float:
+    ewma = instance.latency.get((model, kind))
+    if ewma is None or ewma.value is None:
+        return prior
+    if now is None:
+        return ewma.value
+    fade = 0.5 ** (max(now - ewma.updated_at, 0.0) / LATENCY_HALF_LIFE_S)
+    return prior + (ewma.value - prior) * fade
+
+
+def score(instance: Instance, model: str, kind: str, prior: float, load_prior_s: float = 0.0,
+          now: float | None = None) -> float:
+    latency = current_latency(instance, model, kind, prior, now)
     busy = 1 + instance.in_flight / instance.config.max_concurrency
     success = max(1 - (instance.error_rate.value or 0.0), _MIN_SUCCESS_RATE)
     return latency * busy / success / instance.config.weight + cold_cost(instance, model, load_prior_s)
@@ -69,18 +83,18 @@ def cold_cost(instance: Instance, model: str, load_prior_s: float) -> float:
 
 
 def choose(pool: Sequence[Instance], model: str, kind: str, rng: random.Random,
-           exclude: Iterable[Instance] = ()) -> Instance | None:
+           exclude: Iterable[Instance] = (), now: float | None = None) -> Instance | None:
     """The instance for this call, or None when every candidate is full (the caller queues)."""
     skipped = {id(i) for i in exclude}
     free = [i for i in pool if i.free_slots > 0 and id(i) not in skipped]
     prior, loading = latency_prior(pool, model, kind), load_prior(pool, model)
     warm = [i for i in free if model in i.models_loaded]
     if warm:
-        best = min(score(i, model, kind, prior) for i in warm)
+        best = min(score(i, model, kind, prior, now=now) for i in warm)
         options = warm + [i for i in free if i not in warm and cold_cost(i, model, loading) < best]
     else:
         options = free
     if len(options) <= 1:
         return options[0] if options else None
     first, second = rng.sample(options, 2)
-    return min((first, second), key=lambda i: score(i, model, kind, prior, loading))
+    return min((first, second), key=lambda i: score(i, model, kind, prior, loading, now))

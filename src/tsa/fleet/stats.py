@@ -13,9 +13,11 @@ class Ewma:
 
     alpha: float = 0.2
     value: float | None = None
+    updated_at: float = 0.0  # clock time of the last sample
 
-    def add(self, sample: float) -> float:
+    def add(self, sample: float, now: float = 0.0) -> float:
         self.value = sample if self.value is None else self.alpha * sample + (1 - self.alpha) * self.value
+        self.updated_at = now
         return self.value
 
 
