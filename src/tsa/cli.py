@@ -254,19 +254,45 @@ def reindex() -> None:
 @app.command()
 def status(url: Annotated[str, typer.Option(help="Base URL of a running tsa serve.")] = "http://127.0.0.1:8008"
            ) -> None:
-    """Show readiness and the LLM instances of a running service."""
+    """Show readiness, the LLM fleet and the caches of a running service, as tables."""
     try:
-        ready = httpx.get(f"{url}/ready", timeout=5).json()
-        fleet = httpx.get(f"{url}/api/ollama-health", timeout=10).json()
-    except httpx.HTTPError as exc:
-        err.print(f"[red]cannot reach {url}: {exc}[/red]")
+        with httpx.Client(base_url=url, timeout=10) as http:
+            ready = http.get("/ready").json()
+            fleet = http.get("/api/load-balancer-stats").json()
+            caches = http.get("/api/advanced-cache-stats").json()
+    except (httpx.HTTPError, ValueError) as exc:
+        err.print(f"[red]cannot read the status of {url}: {exc}[/red]")
         raise typer.Exit(1) from None
     checks = Table("check", "ok", "detail", title=f"{url} — {ready.get('status')}")
     for name, check in ready.get("checks", {}).items():
         checks.add_row(name, "yes" if check["ok"] else "no", check.get("error", ""))
     console.print(checks)
-    instances = Table("instance", "healthy", "models available", "models loaded", title="LLM instances")
-    for inst in fleet.get("instances", []):
-        instances.add_row(inst["url"], "yes" if inst["healthy"] else "no",
-                          ", ".join(inst.get("models_available", [])), ", ".join(inst.get("models_loaded", [])))
-    console.print(instances)
+    console.print(_fleet_table(fleet))
+    console.print(_cache_table(caches))
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _fleet_table(fleet: dict[str, Any]) -> Table:
+    overall = fleet["overall"]
+    table = Table("instance", "state", "in flight", "requests", "failed", "p50 ms", "p95 ms", "models loaded",
+                  title=f"LLM fleet — {overall['healthy_instances']}/{overall['total_instances']} healthy, "
+                        f"{overall['retries']} retries, queued {overall['queued']}")
+    for inst in fleet["instances"]:
+        table.add_row(inst["name"], inst["state"], f"{inst['in_flight']}/{inst['max_concurrency']}",
+                      str(inst["total_requests"]), str(inst["failed_requests"]), _number(inst["p50_latency_ms"]),
+                      _number(inst["p95_latency_ms"]), ", ".join(inst["models_loaded"]),
+                      style=None if inst["healthy"] else "red")
+    return table
+
+
+def _cache_table(caches: dict[str, Any]) -> Table:
+    title = "Caches" + ("" if caches.get("redis_available") else " — Redis unavailable, bypassing")
+    table = Table("layer", "hits", "misses", "hit rate %", "coalesced", "written", "time saved s", title=title)
+    for name, layer in caches["layers"].items():
+        table.add_row(name, str(layer["hits"]), str(layer["misses"]), _number(100 * layer["hit_rate"]),
+                      str(layer["coalesced"]), str(layer["entries_written"]),
+                      _number(layer["estimated_time_saved_ms"] / 1000))
+    return table

@@ -31,6 +31,13 @@ def test_ingest_a_folder_then_ask(home, user_env, tmp_path):
     assert processes_using(home) == []
 
 
+def test_status_of_a_service_that_is_not_there(user_env):
+    from tsa.runtime.children import free_port
+
+    result = tsa("status", "--url", f"http://127.0.0.1:{free_port()}", env=user_env, timeout=60)
+    assert result.returncode == 1 and "cannot read the status" in result.stderr
+
+
 def test_missing_path_is_a_usage_error(user_env):
     result = tsa("ingest", str(Path("/nonexistent/manual.pdf")), env=user_env, timeout=60)
     assert result.returncode == 2 and "no such file" in result.stderr

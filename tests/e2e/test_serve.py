@@ -70,6 +70,10 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
         expected_page = _page_with(sample_pdf, "Impeller nut")
         assert expected_page in [source["page"] for source in answer["sources"]]
         assert answer["answer"].strip()
+        shown = tsa("status", "--url", base, env=user_env, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        for expected in ("ready", "LLM fleet — 1/1 healthy", "all-minilm:latest", "Caches", "inference"):
+            assert expected in shown.stdout, expected
     finally:
         server.send_signal(signal.SIGTERM)
         exit_code = server.wait(60)
