@@ -200,7 +200,7 @@ async def routing(home: Path, requests: int, concurrency: int) -> str:
             if name == "tsa fleet":
                 fleet = Fleet([InstanceConfig(u, max_concurrency=4) for u in urls], FleetOptions())
                 await fleet.start()
-                balancer, closer = (lambda: fleet.embed("bench-embed", ["text"])), fleet.aclose
+                balancer, closer = (lambda f=fleet: f.embed("bench-embed", ["text"])), fleet.aclose
             else:
                 naive = NaiveBalancer(urls, name)
                 balancer, closer = (lambda n=naive: n.embed(["text"])), naive.aclose

@@ -65,8 +65,8 @@ class EmbeddingCache:
                                    computed=len(missing))
             for n, vector in zip(missing, fresh, strict=True):
                 vectors[n] = vector
-            await self.cache.set_many(self.layer, [(keys[n], pack_vector(v)) for n, v in zip(missing, fresh)],
-                                      self.ttl_s)
+            packed = [(keys[n], pack_vector(v)) for n, v in zip(missing, fresh, strict=True)]
+            await self.cache.set_many(self.layer, packed, self.ttl_s)
         return [v for v in vectors if v is not None], not missing
 
 
