@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from tsa import metrics
@@ -13,13 +12,6 @@ from tsa.cache.keys import cache_key
 from tsa.cache.redis_cache import RedisCache
 
 Embed = Callable[..., Awaitable[list[list[float]]]]
-
-
-@dataclass(frozen=True)
-class TTLs:
-    embedding_s: int = 604_800
-    chunks_s: int = 2_592_000
-    inference_s: int = 86_400
 
 
 _SHARED_FIELDS = {"hit": "hits", "miss": "misses", "coalesced": "coalesced", "error": "errors"}

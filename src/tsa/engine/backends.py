@@ -133,5 +133,5 @@ class ModelSpec:
     family: str
     parameter_size: str
     quantization: str
-    load: Callable[[], Any] = field(repr=False, compare=False)
+    load: Callable[[], EmbeddingBackend | ChatBackend] = field(repr=False, compare=False)
     size_bytes: int = 0

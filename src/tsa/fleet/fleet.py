@@ -167,9 +167,10 @@ class Fleet:
             found, _ = candidates(self.instances, model, kind)
             return [i for i in found if all(i is not t for t in tried)]
 
-        if not pool():
+        found, panic = candidates(self.instances, model, kind)
+        if all(any(i is t for t in tried) for i in found):
             raise _NoCandidate
-        if candidates(self.instances, model, kind)[1]:
+        if panic:
             metrics.FLEET_PANIC_ROUTES.inc()
 
         def pick() -> Instance | None:
@@ -208,7 +209,7 @@ class Fleet:
         if (model, kind) not in instance.latency:
             # Start from the fleet's view, so one odd first call does not define the instance.
             known = [v for i in self.instances if (v := i.expected_latency(model, kind)) is not None]
-            instance.latency[(model, kind)] = Ewma(alpha=0.3, value=statistics.median(known) if known else None)
+            instance.latency[(model, kind)] = _new_ewma(statistics.median(known) if known else None)
         instance.latency[(model, kind)].add(seconds, now)
         instance.window.add(seconds)
         instance.models_loaded.add(model)
@@ -382,5 +383,6 @@ class Fleet:
             self._release(backup)
 
 
-def _new_ewma() -> Ewma:
-    return Ewma(alpha=0.3)
+def _new_ewma(value: float | None = None) -> Ewma:
+    """Latency and load-time estimates: a sample weighs 30%, so about five samples make a verdict."""
+    return Ewma(alpha=0.3, value=value)
