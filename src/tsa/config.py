@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     hedge_embeddings: bool = False
     hedge_budget_ratio: float = Field(default=0.1, ge=0)
     admin_token: str | None = None
+    # Distinct clients (X-Client-Id / X-API-Key) with their own metric label; later ones count as "other".
+    metrics_max_clients: int = Field(default=100, ge=1, le=10_000)
 
     @field_validator("ollama_instances", mode="before")
     @classmethod

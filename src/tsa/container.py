@@ -16,6 +16,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from tsa.config import Settings
+from tsa.dependencies import Probe, watching
 from tsa.errors import BackendError, BackendUnavailable
 from tsa.fleet import ClientTimeouts, EjectionPolicy, Fleet, FleetEmbedder, FleetOptions, InstanceConfig, Priority
 from tsa.fleet.fleet_file import load_fleet_file
@@ -41,6 +42,7 @@ class Container:
     pipeline: IngestPipeline
     rag: RagService
     caches: Caches
+    dependencies: dict[str, Probe]
 
 
 async def _stored_space(pool: asyncpg.Pool) -> tuple[str, int] | None:
@@ -118,6 +120,8 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         # Short timeouts: a slow Redis must never hold a request up for long.
         redis = aioredis.from_url(endpoints.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         stack.push_async_callback(redis.aclose)
+        dependencies: dict[str, Probe] = {"postgres": lambda: pool.fetchval("SELECT 1"), "redis": redis.ping}
+        await stack.enter_async_context(watching(dependencies, settings.health_interval_s))
         fleet = build_fleet(settings, endpoints)
         stack.push_async_callback(fleet.aclose)
         await fleet.start()
@@ -136,5 +140,5 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
                                   settings.max_upload_bytes)
         rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity)
         yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, retriever, pipeline, rag,
-                        caches)
+                        caches, dependencies)
 

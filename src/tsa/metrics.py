@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from tsa import __version__
+
 # 1 ms to 60 s: cached answers take milliseconds, cold model loads tens of seconds.
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -14,13 +16,36 @@ HTTP_DURATION = Histogram(
     "tsa_http_request_duration_seconds", "Time to the full HTTP response (streams: to the last byte).",
     ["route", "method"], buckets=LATENCY_BUCKETS_S)
 
-RAG_STAGE_DURATION = Histogram(
-    "tsa_rag_stage_duration_seconds", "Time of each RAG stage: embed, retrieve, first_token, generate.",
-    ["stage"], buckets=LATENCY_BUCKETS_S)
-RAG_ANSWERS = Counter(
-    "tsa_rag_answers_total", "RAG answers by outcome: answered (with sources), no_context, error, cancelled (client left mid-stream).",
-    ["outcome"])
+BUILD_INFO = Gauge("tsa_build_info", "Always 1; the running version is in the label.", ["version"])
+BUILD_INFO.labels(__version__).set(1)
 
+# Requests per client: X-Client-Id, else a hash of X-API-Key, else "anonymous"; bounded (METRICS_MAX_CLIENTS).
+CLIENT_REQUESTS = Counter("tsa_client_requests_total", "API requests per client.", ["client"])
+
+DEPENDENCY_UP = Gauge(
+    "tsa_dependency_up", "1 when the last check of a dependency (postgres, redis) succeeded, else 0.",
+    ["dependency"])
+
+RAG_STAGES = ("embed", "retrieve", "first_token", "generate")
+RAG_STAGE_DURATION = Histogram(
+    "tsa_rag_stage_duration_seconds",
+    "Time of each RAG stage: embed, retrieve, first_token (from opening the generation), generate.",
+    ["stage"], buckets=LATENCY_BUCKETS_S)
+TIME_TO_FIRST_TOKEN = Histogram(
+    "tsa_rag_time_to_first_token_seconds",
+    "From the question's arrival to the first piece of the answer, by how it was answered "
+    "(generated, cached, no_context).", ["answer"], buckets=LATENCY_BUCKETS_S)
+RAG_OUTCOMES = ("answered", "no_context", "error", "cancelled")
+RAG_ANSWERS = Counter(
+    "tsa_rag_answers_total",
+    "Questions by outcome: answered (with at least one source), no_context (no relevant source), error, "
+    "cancelled (the client left before the end).", ["outcome"])
+QUESTION_TYPES = ("procedure", "troubleshooting", "specification", "general")
+RAG_QUESTIONS = Counter(
+    "tsa_rag_questions_total", "Questions by type (procedure, troubleshooting, specification, general).",
+    ["type"])
+
+INGEST_OUTCOMES = ("ready", "duplicate", "failed")
 INGEST_DOCUMENTS = Counter(
     "tsa_ingest_documents_total", "Documents processed by outcome: ready, duplicate, failed.", ["outcome"])
 INGEST_CHUNKS = Counter("tsa_ingest_chunks_total", "Chunks written by ingestion.")
@@ -30,6 +55,8 @@ INGEST_DURATION = Histogram(
 
 # The fleet. ``instance`` is the instance's name (host:port): bounded by the fleet's size.
 FLEET_IN_FLIGHT = Gauge("tsa_fleet_in_flight_requests", "Calls in flight per LLM instance.", ["instance"])
+FLEET_KINDS = ("embed", "chat")
+FLEET_OUTCOMES = ("success", "error", "timeout", "unavailable", "busy", "model_missing", "client_error", "cancelled")
 FLEET_REQUESTS = Counter(
     "tsa_fleet_requests_total",
     "Calls to LLM instances by kind (embed, chat) and outcome (success, error, timeout, unavailable, busy, "
@@ -43,14 +70,51 @@ FLEET_MODELS_LOADED = Gauge("tsa_fleet_models_loaded", "Models loaded on the ins
 FLEET_RETRIES = Counter("tsa_fleet_retries_total", "Calls retried on another instance.", ["kind"])
 FLEET_EJECTIONS = Counter("tsa_fleet_ejections_total", "Instances ejected by passive health checks.", ["instance"])
 FLEET_QUEUE_DEPTH = Gauge("tsa_fleet_queue_depth", "Calls waiting for a free instance slot.", ["priority"])
+FLEET_REJECTION_REASONS = ("queue_full", "queue_timeout")
 FLEET_REJECTIONS = Counter(
     "tsa_fleet_rejections_total", "Calls refused because the fleet is saturated (queue_full, queue_timeout).",
     ["reason"])
+FLEET_HEDGE_WINNERS = ("hedge", "primary")
 FLEET_HEDGES = Counter("tsa_fleet_hedges_total", "Hedged embedding calls by winner (hedge, primary).", ["winner"])
 FLEET_PANIC_ROUTES = Counter("tsa_fleet_panic_routes_total", "Calls routed while no instance was healthy.")
 
 # Caches. ``layer`` is embedding, chunks or inference.
+CACHE_LAYERS = ("embedding", "chunks", "inference")
+CACHE_EVENT_NAMES = ("hit", "miss", "coalesced", "bypassed", "error", "oversize")
 CACHE_EVENTS = Counter(
     "tsa_cache_events_total",
     "Cache events per layer: hit, miss, coalesced (waited for an identical call), bypassed (Redis "
     "unavailable or no-cache), error, oversize (not stored).", ["layer", "event"])
+
+
+def _zero_known_labels() -> None:
+    """Create every known label combination at 0, so rates read 0 rather than "no data" before the first event."""
+    for outcome in RAG_OUTCOMES:
+        RAG_ANSWERS.labels(outcome)
+    for question_type in QUESTION_TYPES:
+        RAG_QUESTIONS.labels(question_type)
+    for stage in RAG_STAGES:
+        RAG_STAGE_DURATION.labels(stage)
+    for outcome in INGEST_OUTCOMES:
+        INGEST_DOCUMENTS.labels(outcome)
+    for reason in FLEET_REJECTION_REASONS:
+        FLEET_REJECTIONS.labels(reason)
+    for winner in FLEET_HEDGE_WINNERS:
+        FLEET_HEDGES.labels(winner)
+    for kind in FLEET_KINDS:
+        FLEET_RETRIES.labels(kind)
+    for layer in CACHE_LAYERS:
+        for event in CACHE_EVENT_NAMES:
+            CACHE_EVENTS.labels(layer, event)
+
+
+def zero_instance_labels(instance: str) -> None:
+    """The per-instance series of a new fleet member, at 0."""
+    for kind in FLEET_KINDS:
+        for outcome in FLEET_OUTCOMES:
+            FLEET_REQUESTS.labels(instance, kind, outcome)
+    FLEET_EJECTIONS.labels(instance)
+    FLEET_IN_FLIGHT.labels(instance).set(0)
+
+
+_zero_known_labels()

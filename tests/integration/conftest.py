@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
 
 from tsa.api import create_app
 from tsa.config import Settings
@@ -149,3 +150,21 @@ async def wait_until_processed(api: httpx.AsyncClient, document_id: str, attempt
             return body
         await asyncio.sleep(0.1)
     raise AssertionError(f"document {document_id} still processing")
+
+
+async def metric_value(api: httpx.AsyncClient, name: str, **labels: str) -> float:
+    """One sample from the service's own /metrics (0 if the series does not exist yet)."""
+    for family in text_string_to_metric_families((await api.get("/metrics")).text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+async def eventually_metric(api: httpx.AsyncClient, expected: float, name: str, **labels: str) -> None:
+    """Wait (up to 10 s) for a metric driven by background work to reach ``expected``."""
+    for _ in range(200):
+        if await metric_value(api, name, **labels) == expected:
+            return
+        await asyncio.sleep(0.05)
+    assert await metric_value(api, name, **labels) == expected, (name, labels)

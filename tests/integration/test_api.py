@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.integration.conftest import wait_until_processed
+from tests.integration.conftest import eventually_metric, metric_value, wait_until_processed
 from tsa.rag import NO_CONTEXT_ANSWER
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -113,30 +113,19 @@ async def test_stream_sends_sources_tokens_then_done(api, manual):
     assert done["sources"] == events[0][1]["sources"]
 
 
-async def _cancelled_count(api) -> float:
-    for line in (await api.get("/metrics")).text.splitlines():
-        if line.startswith('tsa_rag_answers_total{outcome="cancelled"}'):
-            return float(line.split()[-1])
-    return 0.0
-
-
 async def test_first_token_arrives_while_the_model_is_still_generating(api, manual):
     """Causal proof of streaming: leaving after the first token cancels a generation still running.
 
     Were the answer produced in full before sending, the disconnect would find nothing to cancel.
     """
-    before = await _cancelled_count(api)
+    before = await metric_value(api, "tsa_rag_answers_total", outcome="cancelled")
     async with api.stream("POST", "/api/rag-chat", json={
             "query": "Describe every step of replacing the mechanical seal in detail.", "stream": True,
             "max_tokens": 1024, "temperature": 0.8}) as response:
         async for name, _ in _sse(response):
             if name == "token":
                 break
-    for _ in range(100):
-        if await _cancelled_count(api) > before:
-            break
-        await __import__("asyncio").sleep(0.05)
-    assert await _cancelled_count(api) == before + 1
+    await eventually_metric(api, before + 1, "tsa_rag_answers_total", outcome="cancelled")
 
 
 async def test_unknown_model_is_404_before_streaming(api, manual):

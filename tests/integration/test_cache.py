@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import wait_until_processed
+from tests.integration.conftest import eventually_metric, metric_value, wait_until_processed
 from tsa.runtime.children import stop
 from tsa.runtime.redis_server import start_embedded_redis
 
@@ -160,9 +160,10 @@ async def test_failed_or_abandoned_generations_are_not_cached(settings, api_for,
 
 async def test_redis_going_away_costs_the_cache_not_the_answers(bench_settings, api_for, tmp_path):
     redis_url, redis_process = await asyncio.to_thread(start_embedded_redis, tmp_path / "redis")
-    bench_settings.redis_url = redis_url
+    bench_settings.redis_url, bench_settings.health_interval_s = redis_url, 0.2
     try:
         async with api_for(bench_settings) as api:
+            await eventually_metric(api, 1, "tsa_dependency_up", dependency="redis")
             await _upload(api, "cx9.md", MANUAL)
             question = _question()
             await api.post("/api/rag-chat", json=question)
@@ -173,11 +174,14 @@ async def test_redis_going_away_costs_the_cache_not_the_answers(bench_settings, 
                 assert body["answer"] and body["cached"]["inference"] is False
             stats = (await api.get("/api/advanced-cache-stats")).json()
             assert stats["redis_available"] is False and stats["layers"]["inference"]["bypassed_this_replica"] > 0
+            await eventually_metric(api, 0, "tsa_dependency_up", dependency="redis")
+            assert await metric_value(api, "tsa_dependency_up", dependency="postgres") == 1
             redis_url, redis_process = await asyncio.to_thread(start_embedded_redis, tmp_path / "redis")
             await asyncio.sleep(1.1)  # the breaker retries Redis after a second
             fresh = _question()
             await api.post("/api/rag-chat", json=fresh)
             assert (await api.post("/api/rag-chat", json=fresh)).json()["cached"]["inference"] is True
+            await eventually_metric(api, 1, "tsa_dependency_up", dependency="redis")
     finally:
         stop(redis_process)
 

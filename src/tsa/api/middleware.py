@@ -7,11 +7,20 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsa import metrics
+from tsa.api.clients import ClientLabels
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, clients: ClientLabels) -> None:
         self.app = app
+        self.clients = clients
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,6 +35,9 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
+        if scope["path"].startswith("/api/"):
+            client = self.clients.label(_header(scope, b"x-client-id"), _header(scope, b"x-api-key"))
+            metrics.CLIENT_REQUESTS.labels(client).inc()
         try:
             await self.app(scope, receive, send_and_record)
         finally:

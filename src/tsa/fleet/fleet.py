@@ -96,6 +96,7 @@ class Fleet:
         client_class = OpenAIClient if config.api == "openai" else OllamaClient
         instance = Instance(config, client_class(config.url, self.timeouts))
         self.instances.append(instance)
+        metrics.zero_instance_labels(instance.name)
         publish_state(instance)
         return instance
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,23 +51,45 @@ class Answer:
         return {"answer": self.text, "sources": self.sources, "model": self.model,
                 "done_reason": self.done_reason, "usage": self.usage}
 
+    @property
+    def kind(self) -> str:
+        """How this answer is produced: cached, no_context or generated."""
+        if self._replay is not None:
+            return "cached"
+        return "no_context" if self._stream is None else "generated"
+
     async def pieces(self) -> AsyncIterator[str]:
-        completed = False
+        outcome = "error"
+        first = True
         try:
             if self._replay is not None:
                 self.text = self._replay
-                yield self._replay
+                pieces: AsyncIterator[str] = _once(self._replay)
             elif self._stream is None:
                 self.text, self.done_reason = NO_CONTEXT_ANSWER, "no_context"
-                yield NO_CONTEXT_ANSWER
+                pieces = _once(NO_CONTEXT_ANSWER)
             else:
-                async for piece in self._generated():
+                pieces = self._generated()
+            async with contextlib.aclosing(pieces):  # leaving early closes the generation now, not at GC
+                async for piece in pieces:
+                    if first:
+                        first = False
+                        self._first_piece()
                     yield piece
-            completed = True
+            outcome = "answered" if self.sources else "no_context"
+        except (asyncio.CancelledError, GeneratorExit):
+            outcome = "cancelled"
+            raise
         finally:
+            metrics.RAG_ANSWERS.labels(outcome).inc()
             if self._on_finished is not None:
                 finished, self._on_finished = self._on_finished, None
-                await finished(self if completed else None)
+                await finished(self if outcome in ("answered", "no_context") else None)
+
+    def _first_piece(self) -> None:
+        seconds = time.perf_counter() - self._started
+        self.timings_ms["time_to_first_token_ms"] = round(seconds * 1000, 2)
+        metrics.TIME_TO_FIRST_TOKEN.labels(self.kind).observe(seconds)
 
     async def _generated(self) -> AsyncIterator[str]:
         assert self._stream is not None
@@ -97,3 +121,7 @@ class Answer:
         return {"answer": self.text, "sources": self.sources, "model": self.model, "instance": self.instance,
                 "cached": self.cached, "done_reason": self.done_reason, "usage": self.usage,
                 "timings_ms": self.timings_ms}
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    yield text

@@ -3,6 +3,7 @@ with each step behind its cache layer and identical concurrent questions answere
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from tsa.cache.layers import record
 from tsa.fleet import Fleet
 from tsa.model_names import canonical_name
 from tsa.rag.answer import Answer, cacheable
+from tsa.rag.question_types import classify_question
 from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet
 from tsa.records import SearchHit
 from tsa.store import DocumentStore, HybridRetriever
@@ -93,7 +95,15 @@ class RagService:
 
     async def ask(self, question: Question) -> Answer:
         """Answer from the cache, or retrieve and open the generation; raises before any byte is sent
-        if the model or the fleet fails."""
+        if the model or the fleet fails. The answer counts its own outcome as it is delivered."""
+        metrics.RAG_QUESTIONS.labels(classify_question(question.query)).inc()
+        try:
+            return await self._ask(question)
+        except BaseException as exc:
+            metrics.RAG_ANSWERS.labels("cancelled" if isinstance(exc, asyncio.CancelledError) else "error").inc()
+            raise
+
+    async def _ask(self, question: Question) -> Answer:
         started = time.perf_counter()
         model = question.model or self.chat_model
         generation = await self.documents.generation()
@@ -127,15 +137,9 @@ class RagService:
         cached = {**retrieval.cached, "inference": False}
         sources = [source_of(h) for h in hits]
         if not hits:
-            metrics.RAG_ANSWERS.labels(outcome="no_context").inc()
             return Answer(sources, model, None, retrieval.timings_ms, cached, _started=started)
         generate_started = time.perf_counter()
-        try:
-            stream = await self.fleet.open_chat(model, build_messages(question.query, hits), options)
-        except Exception:
-            metrics.RAG_ANSWERS.labels(outcome="error").inc()
-            raise
-        metrics.RAG_ANSWERS.labels(outcome="answered").inc()
+        stream = await self.fleet.open_chat(model, build_messages(question.query, hits), options)
         return Answer(sources, model, stream.instance, retrieval.timings_ms, cached, _stream=stream,
                       _started=started, _generate_started=generate_started)
 

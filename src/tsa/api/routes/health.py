@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tsa.api.deps import ContainerDep
+from tsa.dependencies import check_all
 from tsa.fleet.instance import ROUTABLE
 
 router = APIRouter()
@@ -20,14 +20,6 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
-    try:
-        await asyncio.wait_for(probe, timeout=2.0)
-        return name, {"ok": True}
-    except Exception as exc:  # readiness reports failures, it never raises
-        return name, {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-
-
 async def _any_instance(container: Any) -> None:
     """From the background health checks: readiness probes must not fan out to every instance."""
     if not any(i.state in ROUTABLE for i in container.fleet.instances):
@@ -36,11 +28,7 @@ async def _any_instance(container: Any) -> None:
 
 @router.get("/ready")
 async def ready(container: ContainerDep) -> JSONResponse:
-    checks = dict(await asyncio.gather(
-        _check("postgres", container.pool.fetchval("SELECT 1")),
-        _check("redis", container.redis.ping()),
-        _check("llm", _any_instance(container)),
-    ))
+    checks = await check_all({**container.dependencies, "llm": lambda: _any_instance(container)})
     ok = all(c["ok"] for c in checks.values())
     return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
                         status_code=200 if ok else 503)

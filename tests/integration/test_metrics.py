@@ -1,0 +1,96 @@
+"""What /metrics reports for real requests: outcomes, time to first token, question types, clients."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+
+from tests.integration.conftest import metric_value, wait_until_processed
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MANUAL = b"""# Pump HF-22
+
+## Impeller nut
+
+Tighten the impeller nut to 35 Nm.
+"""
+
+
+@pytest.fixture
+async def bench_settings(settings, engines):
+    engine = (await engines(1, "--bench-embed-ms", "2", "--bench-token-ms", "5"))[0]
+    settings.ollama_instances = [engine.url]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    return settings
+
+
+async def _snapshot(api, name: str, label: str, values: tuple[str, ...]) -> dict[str, float]:
+    return {value: await metric_value(api, name, **{label: value}) for value in values}
+
+
+def _grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {key: after[key] - before[key] for key in before if after[key] != before[key]}
+
+
+async def test_every_answer_counts_its_outcome_type_and_first_token(bench_settings, api_for):
+    bench_settings.min_similarity = -1.0  # benchmark vectors are random: every hit counts as relevant
+    outcomes, kinds = ("answered", "no_context", "error", "cancelled"), ("generated", "cached", "no_context")
+    async with api_for(bench_settings) as api:
+        response = await api.post("/api/documents", files={"file": ("hf22.md", MANUAL)})
+        assert (await wait_until_processed(api, response.json()["document_id"]))["status"] == "ready"
+        before_outcomes = await _snapshot(api, "tsa_rag_answers_total", "outcome", outcomes)
+        before_first = await _snapshot(api, "tsa_rag_time_to_first_token_seconds_count", "answer", kinds)
+        before_types = await _snapshot(api, "tsa_rag_questions_total", "type",
+                                       ("procedure", "troubleshooting", "specification", "general"))
+        question = {"query": f"What is the torque of the impeller nut? {uuid.uuid4().hex[:6]}", "max_tokens": 8}
+        first = (await api.post("/api/rag-chat", json=question)).json()
+        second = (await api.post("/api/rag-chat", json=question)).json()
+        assert second["cached"]["inference"] and second["timings_ms"]["time_to_first_token_ms"] > 0
+        unknown = await api.post("/api/rag-chat", json={"query": "How do I replace the seal?", "model": "nope:1b"})
+        assert unknown.status_code == 404
+
+        assert first["sources"]
+        assert _grown(before_outcomes, await _snapshot(api, "tsa_rag_answers_total", "outcome", outcomes)) == {
+            "answered": 2, "error": 1}  # the cached answer counts too, the unknown model as an error
+        assert _grown(before_first, await _snapshot(
+            api, "tsa_rag_time_to_first_token_seconds_count", "answer", kinds)) == {"generated": 1, "cached": 1}
+        assert _grown(before_types, await _snapshot(api, "tsa_rag_questions_total", "type", tuple(before_types))) \
+            == {"specification": 2, "procedure": 1}
+
+
+async def test_a_question_without_relevant_context_counts_as_no_context(bench_settings, api_for):
+    bench_settings.min_similarity = 1.0  # nothing is similar enough without an identifier match
+    async with api_for(bench_settings) as api:
+        before = await metric_value(api, "tsa_rag_answers_total", outcome="no_context")
+        body = (await api.post("/api/rag-chat", json={"query": "Who won the match yesterday?"})).json()
+        assert body["sources"] == []
+        assert await metric_value(api, "tsa_rag_answers_total", outcome="no_context") == before + 1
+        assert await metric_value(api, "tsa_rag_time_to_first_token_seconds_count", answer="no_context") >= 1
+
+
+async def test_requests_are_counted_per_client_without_exposing_keys(bench_settings, api_for):
+    client = f"workshop-{uuid.uuid4().hex[:6]}"
+    async with api_for(bench_settings) as api:
+        for _ in range(3):
+            await api.get("/api/documents", headers={"X-Client-Id": client})
+        await api.get("/api/documents", headers={"X-API-Key": "s3cret-key"})
+        await api.get("/health", headers={"X-Client-Id": client})  # not an API route: not counted
+        text = (await api.get("/metrics")).text
+        assert await metric_value(api, "tsa_client_requests_total", client=client) == 3
+        assert await metric_value(api, "tsa_client_requests_total", client="key-" + hashlib.sha256(b"s3cret-key").hexdigest()[:12]) >= 1
+        assert "s3cret-key" not in text
+
+
+async def test_known_label_values_are_exported_before_any_event(bench_settings, api_for):
+    """Rates over these read 0 rather than "no data" on a fresh service (dashboards and alerts rely on it)."""
+    async with api_for(bench_settings) as api:
+        text = (await api.get("/metrics")).text
+        for series in ('tsa_fleet_rejections_total{reason="queue_timeout"}',
+                       'tsa_cache_events_total{event="coalesced",layer="chunks"}',
+                       'tsa_rag_questions_total{type="troubleshooting"}', 'tsa_build_info{version="0.1.0"} 1.0',
+                       'tsa_fleet_requests_total{instance="' + bench_settings.ollama_instances[0].split("//")[1]
+                       + '",kind="chat",outcome="timeout"}'):
+            assert series in text, series

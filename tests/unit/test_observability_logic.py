@@ -1,0 +1,54 @@
+"""Pure logic behind the metrics: question types and bounded client labels."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from tsa import metrics
+from tsa.api.clients import ClientLabels
+from tsa.cache.keys import LAYERS
+from tsa.rag.question_types import classify_question
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How do I replace the impeller?", "procedure"),
+    ("Steps to bleed the hydraulic circuit", "procedure"),
+    ("How do I adjust the pressure?", "procedure"),
+    ("What is the tightening torque of the impeller nut?", "specification"),
+    ("How often should the filter be replaced?", "specification"),
+    ("What is the M8x1.25 thread size?", "specification"),
+    ("What oil capacity does the gearbox have?", "specification"),
+    ("What does E-17 mean?", "troubleshooting"),
+    ("How do I clear E-17?", "troubleshooting"),
+    ("The display shows A5", "troubleshooting"),
+    ("The pump is leaking, why?", "troubleshooting"),
+    ("Motor does not start", "troubleshooting"),
+    ("Tell me about the HF-22 pump", "general"),  # a model number is not a fault code
+    ("Who makes this machine?", "general"),
+    ("", "general"),
+])
+def test_question_types(question, expected):
+    assert classify_question(question) == expected
+
+
+def test_only_the_opening_of_a_huge_question_is_classified():
+    assert classify_question("Who makes this machine? " + "x " * 300 + "torque E-17 means") == "general"
+
+
+def test_client_labels_are_bounded_and_never_show_a_key():
+    labels = ClientLabels(max_clients=2)
+    assert labels.label(None, None) == "anonymous"
+    assert labels.label("van-12", None) == "van-12"
+    assert labels.label("van-12", "ignored-when-an-id-is-given") == "van-12"
+    key_label = labels.label(None, "s3cret")
+    assert key_label == "key-" + hashlib.sha256(b"s3cret").hexdigest()[:12]
+    assert labels.label("van-13", None) == "other"  # the bound is reached
+    assert labels.label("van-12", None) == "van-12"  # known clients keep their label
+    assert labels.label("bad id with spaces", None) == "invalid"
+    assert labels.label("x" * 65, None) == "invalid"
+
+
+def test_metric_label_sets_match_the_code_that_uses_them():
+    assert metrics.CACHE_LAYERS == LAYERS
