@@ -35,6 +35,7 @@ TIME_TO_FIRST_TOKEN = Histogram(
     "tsa_rag_time_to_first_token_seconds",
     "From the question's arrival to the first piece of the answer, by how it was answered "
     "(generated, cached, no_context).", ["answer"], buckets=LATENCY_BUCKETS_S)
+ANSWER_KINDS = ("generated", "cached", "no_context")
 RAG_OUTCOMES = ("answered", "no_context", "error", "cancelled")
 RAG_ANSWERS = Counter(
     "tsa_rag_answers_total",
@@ -53,22 +54,23 @@ INGEST_DURATION = Histogram(
     "tsa_ingest_duration_seconds", "Time to parse, embed and publish one document.",
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0))
 
-# The fleet. ``instance`` is the instance's name (host:port): bounded by the fleet's size.
-FLEET_IN_FLIGHT = Gauge("tsa_fleet_in_flight_requests", "Calls in flight per LLM instance.", ["instance"])
+# The fleet. ``llm_instance`` is the instance's name (host:port), bounded by the fleet's size. Not
+# ``instance``: Prometheus gives that label to the scraped API replica.
+FLEET_IN_FLIGHT = Gauge("tsa_fleet_in_flight_requests", "Calls in flight per LLM instance.", ["llm_instance"])
 FLEET_KINDS = ("embed", "chat")
 FLEET_OUTCOMES = ("success", "error", "timeout", "unavailable", "busy", "model_missing", "client_error", "cancelled")
 FLEET_REQUESTS = Counter(
     "tsa_fleet_requests_total",
     "Calls to LLM instances by kind (embed, chat) and outcome (success, error, timeout, unavailable, busy, "
-    "model_missing, client_error, cancelled).", ["instance", "kind", "outcome"])
+    "model_missing, client_error, cancelled).", ["llm_instance", "kind", "outcome"])
 FLEET_DURATION = Histogram(
     "tsa_fleet_request_duration_seconds", "Duration of successful calls (chat: to the last token).",
-    ["instance", "kind"], buckets=LATENCY_BUCKETS_S)
-FLEET_HEALTHY = Gauge("tsa_fleet_instance_healthy", "1 when the instance takes traffic, else 0.", ["instance"])
-FLEET_STATE = Gauge("tsa_fleet_instance_state", "1 for the instance's current state.", ["instance", "state"])
-FLEET_MODELS_LOADED = Gauge("tsa_fleet_models_loaded", "Models loaded on the instance (per /api/ps).", ["instance"])
+    ["llm_instance", "kind"], buckets=LATENCY_BUCKETS_S)
+FLEET_HEALTHY = Gauge("tsa_fleet_instance_healthy", "1 when the instance takes traffic, else 0.", ["llm_instance"])
+FLEET_STATE = Gauge("tsa_fleet_instance_state", "1 for the instance's current state.", ["llm_instance", "state"])
+FLEET_MODELS_LOADED = Gauge("tsa_fleet_models_loaded", "Models loaded on the instance (per /api/ps).", ["llm_instance"])
 FLEET_RETRIES = Counter("tsa_fleet_retries_total", "Calls retried on another instance.", ["kind"])
-FLEET_EJECTIONS = Counter("tsa_fleet_ejections_total", "Instances ejected by passive health checks.", ["instance"])
+FLEET_EJECTIONS = Counter("tsa_fleet_ejections_total", "Instances ejected by passive health checks.", ["llm_instance"])
 FLEET_QUEUE_DEPTH = Gauge("tsa_fleet_queue_depth", "Calls waiting for a free instance slot.", ["priority"])
 FLEET_REJECTION_REASONS = ("queue_full", "queue_timeout")
 FLEET_REJECTIONS = Counter(
@@ -95,6 +97,8 @@ def _zero_known_labels() -> None:
         RAG_QUESTIONS.labels(question_type)
     for stage in RAG_STAGES:
         RAG_STAGE_DURATION.labels(stage)
+    for kind in ANSWER_KINDS:
+        TIME_TO_FIRST_TOKEN.labels(kind)
     for outcome in INGEST_OUTCOMES:
         INGEST_DOCUMENTS.labels(outcome)
     for reason in FLEET_REJECTION_REASONS:

@@ -86,11 +86,11 @@ async def test_requests_are_counted_per_client_without_exposing_keys(bench_setti
 
 async def test_known_label_values_are_exported_before_any_event(bench_settings, api_for):
     """Rates over these read 0 rather than "no data" on a fresh service (dashboards and alerts rely on it)."""
+    llm_instance = bench_settings.ollama_instances[0].split("//")[1]
     async with api_for(bench_settings) as api:
         text = (await api.get("/metrics")).text
         for series in ('tsa_fleet_rejections_total{reason="queue_timeout"}',
                        'tsa_cache_events_total{event="coalesced",layer="chunks"}',
                        'tsa_rag_questions_total{type="troubleshooting"}', 'tsa_build_info{version="0.1.0"} 1.0',
-                       'tsa_fleet_requests_total{instance="' + bench_settings.ollama_instances[0].split("//")[1]
-                       + '",kind="chat",outcome="timeout"}'):
+                       f'tsa_fleet_requests_total{{kind="chat",llm_instance="{llm_instance}",outcome="timeout"}}'):
             assert series in text, series

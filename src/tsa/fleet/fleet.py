@@ -79,6 +79,7 @@ class Fleet:
         self.timeouts = timeouts or ClientTimeouts()
         self.instances: list[Instance] = []
         self.queue = AdmissionQueue(self.options.queue_max_waiting, on_change=publish_queue)
+        publish_queue(self.queue)  # 0 from the start, not absent until the first wait
         self.retry_budget = Budget(self.options.retry_budget_ratio)
         self.hedge_budget = Budget(self.options.hedge_budget_ratio, cap=2.0, tokens=2.0)
         self._clock = clock
