@@ -53,3 +53,18 @@ async def test_reindex_moves_every_chunk_to_the_new_model(pool, container):
     assert await container.pool.fetchval("SELECT count(*) FROM chunks WHERE embedding IS NULL") == 0
     hits = await container.retriever.search("pump flow", (await container.embedder(["pump flow"]))[0], 3)
     assert hits and hits[0].similarity > 0.2
+
+
+async def test_a_rolled_back_release_runs_on_a_newer_schema(settings, pool):
+    """Rollback safety: a newer release's additive migration is ignored, and ingest and search still work."""
+    from tsa.container import open_container
+    from tsa.store.migrate import Migration, bundled_migrations
+
+    newer = Migration(9001, "future_release", "ALTER TABLE chunks ADD COLUMN summary text; "
+                                              "CREATE TABLE feedback (id bigserial PRIMARY KEY, note text)")
+    assert await migrate(pool, [*bundled_migrations(), newer]) == [1, 2, 9001]
+    async with open_container(settings) as container:  # this release knows migrations 1 and 2 only
+        await container.pipeline.ingest("notes.md", b"# Pump\n\nThe HF-22 pump moves 22 m3/h of water.")
+        hits = await container.retriever.search("HF-22 flow", (await container.embedder(["HF-22 flow"]))[0], 3)
+    assert hits and "22 m3/h" in hits[0].text
+    assert await pool.fetchval("SELECT max(version) FROM schema_migrations") == 9001
