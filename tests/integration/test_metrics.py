@@ -6,6 +6,7 @@ import hashlib
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.integration.conftest import metric_value, wait_until_processed
 
@@ -94,3 +95,6 @@ async def test_known_label_values_are_exported_before_any_event(bench_settings, 
                        'tsa_rag_questions_total{type="troubleshooting"}', 'tsa_build_info{version="0.1.0"} 1.0',
                        f'tsa_fleet_requests_total{{kind="chat",llm_instance="{llm_instance}",outcome="timeout"}}'):
             assert series in text, series
+        assert REGISTRY.get_sample_value("tsa_fleet_instance_healthy", {"llm_instance": llm_instance}) == 1
+    # A closed fleet leaves no gauge claiming its instances' state.
+    assert REGISTRY.get_sample_value("tsa_fleet_instance_healthy", {"llm_instance": llm_instance}) is None

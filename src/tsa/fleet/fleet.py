@@ -136,6 +136,7 @@ class Fleet:
         await self._prober.stop()
         for instance in self.instances:
             await instance.client.aclose()
+            forget(instance)  # a closed fleet leaves no gauges claiming its instances' state
 
     async def probe(self) -> list[dict[str, Any]]:
         return await self._prober.live_summary()
