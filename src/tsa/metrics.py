@@ -86,7 +86,8 @@ CACHE_EVENT_NAMES = ("hit", "miss", "coalesced", "bypassed", "error", "oversize"
 CACHE_EVENTS = Counter(
     "tsa_cache_events_total",
     "Cache events per layer: hit, miss, coalesced (waited for an identical call), bypassed (Redis "
-    "unavailable or no-cache), error, oversize (not stored).", ["layer", "event"])
+    "unavailable or no-cache), error (a Redis command failed or an entry was unreadable), oversize (not "
+    "stored).", ["layer", "event"])
 
 
 def _zero_known_labels() -> None:

@@ -9,6 +9,8 @@ import uuid
 import pytest
 
 from tests.integration.conftest import eventually_metric, metric_value, wait_until_processed
+from tsa.container import open_container
+from tsa.rag import Question
 from tsa.runtime.children import stop
 from tsa.runtime.redis_server import start_embedded_redis
 
@@ -168,12 +170,14 @@ async def test_redis_going_away_costs_the_cache_not_the_answers(bench_settings, 
             question = _question()
             await api.post("/api/rag-chat", json=question)
             assert (await api.post("/api/rag-chat", json=question)).json()["cached"]["inference"] is True
+            errors = await metric_value(api, "tsa_cache_events_total", layer="inference", event="error")
             stop(redis_process)
             for _ in range(3):
                 body = (await api.post("/api/rag-chat", json=_question())).json()
                 assert body["answer"] and body["cached"]["inference"] is False
             stats = (await api.get("/api/advanced-cache-stats")).json()
             assert stats["redis_available"] is False and stats["layers"]["inference"]["bypassed_this_replica"] > 0
+            assert await metric_value(api, "tsa_cache_events_total", layer="inference", event="error") > errors
             await eventually_metric(api, 0, "tsa_dependency_up", dependency="redis")
             assert await metric_value(api, "tsa_dependency_up", dependency="postgres") == 1
             redis_url, redis_process = await asyncio.to_thread(start_embedded_redis, tmp_path / "redis")
@@ -205,3 +209,20 @@ async def test_identical_questions_on_two_replicas_cost_one_chat_call(bench_sett
         after = (await bench_engine.counters())["generations_started"]
     assert after - before == 1, "the replica without the Redis lock waits for the other's answer"
     assert len({a.json()["answer"] for a in answers}) == 1
+
+
+async def test_an_answer_abandoned_before_reading_releases_identical_questions(bench_settings, bench_engine):
+    """The client left before the body began: the waiting identical question must not hang."""
+    async with open_container(bench_settings) as container:
+        await container.pipeline.ingest("cx9.md", MANUAL)
+        question = Question(_question()["query"], max_tokens=8)
+        leader = await container.rag.ask(question)
+        follower = asyncio.create_task(container.rag.ask(question))
+        await asyncio.sleep(0.2)
+        assert not follower.done()  # waiting for the leader's answer
+        await leader.abandon()
+        second = await asyncio.wait_for(follower, 10)  # computes it itself
+        assert second.cached["inference"] is False
+        async for _ in second.pieces():
+            pass
+        assert second.text and container.fleet.instances[0].in_flight == 0

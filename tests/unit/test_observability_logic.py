@@ -9,7 +9,7 @@ import pytest
 from tsa import metrics
 from tsa.api.clients import ClientLabels
 from tsa.cache.keys import LAYERS
-from tsa.rag.question_types import classify_question
+from tsa.rag.question_types import ORDER, classify_question
 
 
 @pytest.mark.parametrize(("question", "expected"), [
@@ -52,3 +52,4 @@ def test_client_labels_are_bounded_and_never_show_a_key():
 
 def test_metric_label_sets_match_the_code_that_uses_them():
     assert metrics.CACHE_LAYERS == LAYERS
+    assert set(metrics.QUESTION_TYPES) == {*ORDER, "general"}

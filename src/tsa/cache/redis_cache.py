@@ -32,7 +32,8 @@ class RedisCache:
 
     def _trouble(self, layer: str) -> None:
         self._down_until = self._clock() + self.retry_after_s
-        metrics.CACHE_EVENTS.labels(layer, "bypassed").inc()
+        metrics.CACHE_EVENTS.labels(layer, "error").inc()  # the failed command...
+        metrics.CACHE_EVENTS.labels(layer, "bypassed").inc()  # ...whose operation went without the cache
 
     async def run(self, layer: str, command: Callable[[aioredis.Redis], Any]) -> Any:
         """Run ``command`` unless Redis is known to be down; None (and a bypass) on any trouble."""

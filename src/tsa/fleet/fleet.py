@@ -50,10 +50,30 @@ class EmbedResult:
 
 @dataclass
 class ChatStream:
-    """A chat stream bound to the instance that serves it; closing ``chunks`` cancels the call upstream."""
+    """A chat stream bound to the instance that serves it; closing ``chunks`` cancels the call upstream.
+
+    ``aclose`` also settles a stream nobody read from (closing an unstarted generator runs none of
+    its code, which would leave the upstream call and the instance slot taken)."""
 
     instance: str
     chunks: AsyncIterator[dict[str, Any]] = field(repr=False)
+    _end_unread: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+
+    async def aclose(self) -> None:
+        await self.chunks.aclose()  # type: ignore[attr-defined]
+        if self._end_unread is not None:
+            await self._end_unread()
+
+
+@dataclass
+class _ChatLease:
+    """The instance slot and upstream stream of one open chat; ended exactly once."""
+
+    instance: Instance
+    model: str
+    upstream: AsyncIterator[dict[str, Any]]
+    started: float
+    ended: bool = False
 
 
 class _NoCandidate(Exception):
@@ -316,11 +336,13 @@ class Fleet:
         # Ollama reports the load time only in the final chunk; until then a cold first
         # token is taken at face value, and the relay corrects the load estimate at the end.
         self._succeeded(instance, canonical_name(model), "chat", ttft)
-        return ChatStream(instance.url, self._relay(instance, canonical_name(model), chunks, first, started))
+        lease = _ChatLease(instance, canonical_name(model), chunks, started)
+        return ChatStream(instance.url, self._relay(lease, first),
+                          lambda: self._end_chat(lease, asyncio.CancelledError()))
 
-    async def _relay(self, instance: Instance, model: str, chunks: AsyncIterator[dict[str, Any]],
-                     first: dict[str, Any], started: float) -> AsyncIterator[dict[str, Any]]:
-        """The rest of a stream, with a stall guard; the slot is released however it ends."""
+    async def _relay(self, lease: _ChatLease, first: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The rest of a stream, with a stall guard; the lease ends however the stream does."""
+        instance = lease.instance
         ended_by: BaseException | None = None
         try:
             chunk = first
@@ -328,13 +350,13 @@ class Fleet:
                 yield chunk
                 if chunk.get("done"):
                     if (load_ns := chunk.get("load_duration", 0)) > 0:
-                        instance.load_time.setdefault(model, _new_ewma()).add(load_ns / 1e9, self._clock())
+                        instance.load_time.setdefault(lease.model, _new_ewma()).add(load_ns / 1e9, self._clock())
                     break
                 try:
                     # asyncio.timeout, not wait_for: no inner task, so a cancellation reaches the
                     # stream itself and it can be closed right after.
                     async with asyncio.timeout(self.options.stream_stall_timeout_s):
-                        chunk = await anext(chunks)
+                        chunk = await anext(lease.upstream)
                 except TimeoutError:
                     raise BackendError(f"{instance.url} stalled: no token for "
                                        f"{self.options.stream_stall_timeout_s:g} s") from None
@@ -342,9 +364,18 @@ class Fleet:
             ended_by = exc
             raise
         finally:
-            await chunks.aclose()
+            await self._end_chat(lease, ended_by)
+
+    async def _end_chat(self, lease: _ChatLease, ended_by: BaseException | None) -> None:
+        if lease.ended:
+            return
+        lease.ended = True
+        instance = lease.instance
+        try:
+            await lease.upstream.aclose()  # type: ignore[attr-defined]
+        finally:
             if ended_by is None:
-                metrics.FLEET_DURATION.labels(instance.name, "chat").observe(self._clock() - started)
+                metrics.FLEET_DURATION.labels(instance.name, "chat").observe(self._clock() - lease.started)
             elif isinstance(ended_by, GeneratorExit | asyncio.CancelledError):  # the client left
                 metrics.FLEET_REQUESTS.labels(instance.name, "chat", "cancelled").inc()
             else:

@@ -40,6 +40,7 @@ class Answer:
     # Set just before the generation is opened, so first_token includes queueing and prompt evaluation.
     _generate_started: float = field(default_factory=time.perf_counter, repr=False)
     _on_finished: Finished | None = field(default=None, repr=False)
+    _begun: bool = field(default=False, repr=False)
 
     @classmethod
     def from_cache(cls, payload: dict[str, Any], started: float, timings_ms: dict[str, float]) -> Answer:
@@ -59,6 +60,7 @@ class Answer:
         return "no_context" if self._stream is None else "generated"
 
     async def pieces(self) -> AsyncIterator[str]:
+        self._begun = True
         outcome = "error"
         first = True
         try:
@@ -85,6 +87,21 @@ class Answer:
             if self._on_finished is not None:
                 finished, self._on_finished = self._on_finished, None
                 await finished(self if outcome in ("answered", "no_context") else None)
+
+    async def abandon(self) -> None:
+        """For an answer whose pieces were never asked for (the client left before the body began):
+        close the generation upstream and release identical waiting questions. No-op otherwise."""
+        if self._begun:
+            return
+        self._begun = True
+        try:
+            if self._stream is not None:
+                await self._stream.aclose()
+        finally:
+            metrics.RAG_ANSWERS.labels("cancelled").inc()
+            if self._on_finished is not None:
+                finished, self._on_finished = self._on_finished, None
+                await finished(None)
 
     def _first_piece(self) -> None:
         seconds = time.perf_counter() - self._started

@@ -145,13 +145,16 @@ class RagService:
 
     async def _remember(self, answer: Answer | None, key: str, ticket: Ticket, question: Question,
                         started: float) -> None:
-        """Store a complete answer and hand it to identical waiting questions; otherwise let them compute."""
-        if answer is None or not cacheable(answer.text, answer.done_reason, question.max_tokens_requested):
-            await ticket.finish(None)
-            return
-        payload = answer.payload()
-        await self.caches.answers.put(key, payload, (time.perf_counter() - started) * 1000)
-        await ticket.finish(payload)
+        """Store a complete answer and hand it to identical waiting questions; otherwise let them compute.
+
+        The ticket is finished whatever happens here, so waiting questions are never left hanging."""
+        payload = None
+        try:
+            if answer is not None and cacheable(answer.text, answer.done_reason, question.max_tokens_requested):
+                payload = answer.payload()
+                await self.caches.answers.put(key, payload, (time.perf_counter() - started) * 1000)
+        finally:
+            await ticket.finish(payload)
 
 
 def _elapsed_ms(since: float, stage: str) -> float:

@@ -62,6 +62,28 @@ async def test_closing_a_stream_cancels_the_generation_upstream(engines):
         await fleet.aclose()
 
 
+async def test_a_stream_closed_unread_still_frees_its_slot_and_the_upstream_call(engines):
+    """A client that leaves before the response body begins never starts the stream's generator."""
+    engine = (await engines(1, "--bench-token-ms", "20"))[0]
+    fleet = fleet_of([engine.url])
+    await fleet.start()
+    try:
+        stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 1000})
+        assert fleet.instances[0].in_flight == 1
+        await stream.aclose()
+        assert fleet.instances[0].in_flight == 0
+        for _ in range(200):
+            counters = await engine.counters()
+            if counters.get("generations_interrupted"):
+                break
+            await asyncio.sleep(0.02)
+        assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+        await stream.aclose()  # settling twice changes nothing
+        assert fleet.instances[0].in_flight == 0
+    finally:
+        await fleet.aclose()
+
+
 async def test_a_saturated_fleet_refuses_with_retry_after(engines):
     engine = (await engines(1, "--bench-embed-ms", "300"))[0]
     fleet = fleet_of([engine.url], max_concurrency=1, queue_max_waiting=2, queue_timeout_s=5.0)

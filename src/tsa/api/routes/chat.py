@@ -13,6 +13,7 @@ from tsa.api.deps import ContainerDep
 from tsa.api.errors import error_body
 from tsa.api.schemas import RagChatRequest
 from tsa.api.sse import sse_event
+from tsa.api.streaming import SettledStreamingResponse
 from tsa.errors import TSAError
 from tsa.rag import Answer, Question
 
@@ -32,8 +33,8 @@ async def rag_chat(body: RagChatRequest, container: ContainerDep) -> JSONRespons
     # so an unknown model or a dead fleet still gets a proper status code.
     answer = await container.rag.ask(_question(body))
     if body.stream:
-        return StreamingResponse(_events(answer), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return SettledStreamingResponse(_events(answer), answer.abandon, media_type="text/event-stream",
+                                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     async with contextlib.aclosing(answer.pieces()) as pieces:
         async for _ in pieces:
             pass

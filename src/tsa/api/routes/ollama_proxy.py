@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from tsa.api.deps import ContainerDep
+from tsa.api.streaming import SettledStreamingResponse
 from tsa.errors import InvalidRequest, TSAError
 
 router = APIRouter()
@@ -74,7 +75,8 @@ async def chat(request: Request, container: ContainerDep) -> Response:
         extra = {k: body[k] for k in _PASSED_THROUGH if k in body}
         stream = await container.fleet.open_chat(body["model"], messages, body.get("options") or {}, extra=extra)
         if body.get("stream", True):
-            return StreamingResponse(_ndjson(stream.chunks), media_type="application/x-ndjson")
+            return SettledStreamingResponse(_ndjson(stream.chunks), stream.aclose,
+                                            media_type="application/x-ndjson")
         return JSONResponse(await _collect(stream.chunks))
 
     return await _ollama_errors(handle)
