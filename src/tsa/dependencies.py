@@ -14,7 +14,7 @@ Probe = Callable[[], Awaitable[Any]]
 CHECK_TIMEOUT_S = 2.0
 
 
-async def check(name: str, probe: Probe, timeout_s: float = CHECK_TIMEOUT_S) -> dict[str, Any]:
+async def check(probe: Probe, timeout_s: float = CHECK_TIMEOUT_S) -> dict[str, Any]:
     try:
         await asyncio.wait_for(probe(), timeout=timeout_s)
     except Exception as exc:
@@ -23,7 +23,7 @@ async def check(name: str, probe: Probe, timeout_s: float = CHECK_TIMEOUT_S) -> 
 
 
 async def check_all(probes: dict[str, Probe]) -> dict[str, dict[str, Any]]:
-    results = await asyncio.gather(*(check(name, probe) for name, probe in probes.items()))
+    results = await asyncio.gather(*(check(probe) for probe in probes.values()))
     return dict(zip(probes, results, strict=True))
 
 
