@@ -21,6 +21,8 @@ DATASOURCE = {"type": "prometheus", "uid": "prometheus"}  # the uid provisioned 
 RATE = "$__rate_interval"
 RANGE = "$__range"
 API = 'route=~"/api/.*"'  # user-facing routes: not /metrics scrapes or probes
+SIGNED_IN = 'client=~"user:.*"'  # client labels of signed-in callers
+USERS = f"tsa_client_requests_total{{{SIGNED_IN}}}"
 
 
 def quantile(q: float, metric: str, by: str = "", selector: str = "", window: str = RATE) -> str:
@@ -222,6 +224,13 @@ def health() -> dict[str, Any]:
                 q(rate("tsa_fleet_retries_total", by="kind"), "retried: {{kind}}"),
                 q(rate("tsa_fleet_ejections_total"), "ejections"),
                 q(rate("tsa_fleet_panic_routes_total"), "panic routes")])],
+        [Panel("Access decisions per second", "success (signed in), failure (missing or bad credentials: 401), "
+               "forbidden (403), rate_limited (429).",
+               [q(rate("tsa_auth_events_total", by="event"), "{{event}}")], unit="reqps", stack=True),
+         Panel("Refused share and rate-limit bypasses", "Share of access decisions refused (401, 403, 429); "
+               "requests let through unchecked while Redis was away (limits fail open).",
+               [q(ratio("tsa_auth_events_total", 'event=~"failure|forbidden|rate_limited"'), "refused share"),
+                q(rate("tsa_rate_limit_bypasses_total"), "bypassed/s")])],
         [Panel("Dependencies", "1 = reachable, per replica.",
                [q("tsa_dependency_up", "{{dependency}} @ {{instance}}")], mappings=UP_DOWN),
          Panel("Cache errors and bypasses per second", "Bypassed: Redis unavailable (breaker open) or no-cache.",
@@ -234,9 +243,9 @@ def business() -> dict[str, Any]:
                      "What is asked, by whom, how often the documents hold the answer, and what was ingested.", [
         [Panel("Questions", "In the selected time range.", [q(f"sum(increase(tsa_rag_questions_total[{RANGE}]))")],
                "stat", width=5, height=4),
-         Panel("Active clients (1 h)", "Clients (X-Client-Id or API key) with a request in the last hour.",
-               [q("count(sum by (client) (increase(tsa_client_requests_total[1h])) > 0)")], "stat", width=5,
-               height=4),
+         Panel("Active users (1 h)", "Signed-in accounts with a request in the last hour.",
+               [q(f"count(count by (user) (label_replace(increase({USERS}[1h]) > 0, "
+                  '"user", "$1", "client", "user:([^/]+).*")))')], "stat", width=5, height=4),
          Panel("Context retrieval rate", "Answered questions that had at least one relevant source.",
                [q(answered_ratio("answered", "answered|no_context", RANGE))], "stat", "percentunit", 5, 4),
          Panel("No-answer rate", "Questions the documents could not answer (no relevant source) or that failed.",
@@ -248,10 +257,14 @@ def business() -> dict[str, Any]:
                [q(f"sum by (type) (increase(tsa_rag_questions_total[{RANGE}]))", "{{type}}")], "piechart"),
          Panel("Questions per minute by type", "",
                [q(f'{rate("tsa_rag_questions_total", by="type")} * 60', "{{type}}")], stack=True)],
-        [Panel("Requests per second per client (top 10)", "",
+        [Panel("Requests per second per user and key (top 10)", "user:<name> (browser session) or "
+               "user:<name>/key:<id>; unsigned callers by X-Client-Id or anonymous.",
                [q(f'topk(10, {rate("tsa_client_requests_total", by="client")})', "{{client}}")], unit="reqps"),
-         Panel("Active clients", "Clients with a request in the interval.",
-               [q(f'count({rate("tsa_client_requests_total", by="client")} > 0)', "clients")])],
+         Panel("Active clients and signed-in users", "With a request in the interval.",
+               [q(f'count({rate("tsa_client_requests_total", by="client")} > 0)', "clients"),
+                q(f'count({rate("tsa_client_requests_total", SIGNED_IN, by="client")} > 0)', "users and keys")])],
+        [Panel("Sign-ins and refusals per minute", "Successful and failed access decisions (see health).",
+               [q(f'{rate("tsa_auth_events_total", by="event")} * 60', "{{event}}")], stack=True, width=24)],
         [Panel("Answer outcomes per minute", "answered, no_context, error, cancelled.",
                [q(f'{rate("tsa_rag_answers_total", by="outcome")} * 60', "{{outcome}}")], stack=True),
          Panel("Context retrieval and no-answer rate", "",

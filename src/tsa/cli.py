@@ -18,11 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tsa.cli_users import app as users_app
 from tsa.config import Settings, load_settings
-from tsa.errors import TSAError
+from tsa.errors import NotFound, TSAError
 
 app = typer.Typer(help="Technical Service Assistant: answers from service manuals, citing document and page.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -82,6 +84,32 @@ def _graceful_server_class() -> type:
     return GracefulServer
 
 
+ADMIN_KEY_FILE = "admin.key"
+
+
+async def _first_admin(container: Any) -> None:
+    """Embedded mode on an empty store: an admin with a random key, printed once and kept in
+    TSA_HOME (beside the database files, readable by the same user only). With an external
+    database nothing is created: run ``tsa users create-admin``."""
+    if container.settings.database_url is not None:
+        if not await container.pool.fetchval("SELECT EXISTS (SELECT 1 FROM users)"):
+            err.print("[yellow]No accounts yet: create the first admin with `tsa users create-admin`.[/yellow]")
+        return
+    token = await container.access.accounts.bootstrap_admin()
+    if token is None:
+        return
+    path = container.settings.tsa_home / ADMIN_KEY_FILE
+    await asyncio.to_thread(_write_private, path, token + "\n")
+    console.print(f"Created the first admin account 'admin'. Its API key (also in {path}):\n{token}",
+                  markup=False, highlight=False)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)
+
+
 async def _ingest_quietly(container: Any, files: list[Path]) -> None:
     """Seed documents while serving; unchanged files are recognised and skipped."""
     for path in files:
@@ -118,6 +146,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
                           f"LLM instances: {', '.join(endpoints.ollama_instances)}", markup=False)
             config = uvicorn.Config(create_app(container=container), host=settings.tsa_host,
                                     port=settings.tsa_port, log_level=log_level, timeout_graceful_shutdown=10)
+            await _first_admin(container)
             console.print(f"Serving on http://{settings.tsa_host}:{settings.tsa_port}")
             seeding = asyncio.create_task(_ingest_quietly(container, seed))
             try:
@@ -173,8 +202,9 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")]) -> None:
-    """Parse, chunk, embed and store documents, with a progress bar."""
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+           collection: Annotated[str, typer.Option(help="Collection to add them to.")] = "default") -> None:
+    """Parse, chunk, embed and store documents, with a progress bar (as the local administrator)."""
     from tsa.container import open_container
 
     files = _files(paths)
@@ -183,6 +213,9 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
 
     async def main() -> None:
         async with open_container(settings) as container:
+            collection_id = await container.access.collections.id_of(collection)
+            if collection_id is None:
+                raise NotFound(f"no collection named {collection!r}")
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as progress:
                 overall = progress.add_task("documents", total=len(files))
@@ -194,7 +227,7 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
 
                     try:
                         data = await asyncio.to_thread(path.read_bytes)
-                        info = await container.pipeline.ingest(path.name, data, report)
+                        info = await container.pipeline.ingest(path.name, data, report, collection_id)
                         results.append((path.name, info.status, info.error or f"{info.chunk_count} chunks"))
                     except TSAError as exc:
                         results.append((path.name, "rejected", exc.message))
@@ -213,7 +246,8 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
 @app.command()
 def ask(question: str, model: Annotated[str | None, typer.Option(help="Chat model (CHAT_MODEL).")] = None,
         max_tokens: int = 512) -> None:
-    """Ask a question; the answer streams, then its sources are listed."""
+    """Ask a question; the answer streams, then its sources are listed (from every collection: the CLI
+    on its own store acts as the local administrator)."""
     from tsa.container import open_container
     from tsa.rag import Question
 
@@ -221,7 +255,8 @@ def ask(question: str, model: Annotated[str | None, typer.Option(help="Chat mode
 
     async def main() -> None:
         async with open_container(settings) as container:
-            answer = await container.rag.ask(Question(question, model=model, max_tokens=max_tokens))
+            everything = await container.access.collections.all_ids()
+            answer = await container.rag.ask(Question(question, everything, model=model, max_tokens=max_tokens))
             async for piece in answer.pieces():
                 console.print(piece, end="", markup=False, highlight=False)
             console.print()
@@ -252,11 +287,16 @@ def reindex() -> None:
 
 
 @app.command()
-def status(url: Annotated[str, typer.Option(help="Base URL of a running tsa serve.")] = "http://127.0.0.1:8008"
+def status(url: Annotated[str, typer.Option(help="Base URL of a running tsa serve.")] = "http://127.0.0.1:8008",
+           api_key: Annotated[str, typer.Option(envvar="TSA_API_KEY", help="API key (TSA_API_KEY).")] = ""
            ) -> None:
     """Show readiness, the LLM fleet and the caches of a running service, as tables."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        with httpx.Client(base_url=url, timeout=10) as http:
+        with httpx.Client(base_url=url, timeout=10, headers=headers) as http:
+            if http.get("/api/auth/me").status_code == 401:
+                err.print("[red]the service needs an API key: --api-key or TSA_API_KEY[/red]")
+                raise typer.Exit(1)
             ready = http.get("/ready").json()
             fleet = http.get("/api/load-balancer-stats").json()
             caches = http.get("/api/advanced-cache-stats").json()

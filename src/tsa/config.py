@@ -63,7 +63,18 @@ class Settings(BaseSettings):
     max_ejected_share: float = Field(default=0.5, ge=0, le=1)
     hedge_embeddings: bool = False
     hedge_budget_ratio: float = Field(default=0.1, ge=0)
-    admin_token: str | None = None
+
+    # Access (see README "Security").
+    session_ttl_s: int = Field(default=8 * 3600, ge=60)
+    # None: Secure cookies when the request came over HTTPS (directly or per X-Forwarded-Proto from a
+    # trusted proxy); true/false to force.
+    session_cookie_secure: bool | None = None
+    # Token buckets per user and per API key (requests per minute, and how many may come at once); 0 = off.
+    rate_limit_user_per_minute: float = Field(default=1200, ge=0)
+    rate_limit_key_per_minute: float = Field(default=1200, ge=0)
+    rate_limit_burst: int = Field(default=200, ge=0)
+    login_attempts_per_minute: float = Field(default=5, ge=0)  # per account, and 4x that per address
+    audit_retention_days: int = Field(default=365, ge=1)
     # Distinct clients (X-Client-Id / X-API-Key) with their own metric label; later ones count as "other".
     metrics_max_clients: int = Field(default=100, ge=1, le=10_000)
 

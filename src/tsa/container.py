@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 import redis.asyncio as aioredis
 
+from tsa.access import Accounts, AuditLog, Collections, Principals, RateLimiter
 from tsa.config import Settings
 from tsa.dependencies import Probe, watching
 from tsa.errors import BackendError, BackendUnavailable
@@ -27,6 +28,15 @@ from tsa.runtime import Endpoints, embedded_services
 from tsa.store import DocumentStore, HybridRetriever, create_pool, ensure_embedding_space, migrate
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Access:
+    principals: Principals
+    accounts: Accounts
+    collections: Collections
+    audit: AuditLog
+    limiter: RateLimiter
 
 
 @dataclass
@@ -43,6 +53,7 @@ class Container:
     rag: RagService
     caches: Caches
     dependencies: dict[str, Probe]
+    access: Access
 
 
 async def _stored_space(pool: asyncpg.Pool) -> tuple[str, int] | None:
@@ -89,10 +100,25 @@ def build_fleet(settings: Settings, endpoints: Endpoints) -> Fleet:
     return Fleet(configs, options, timeouts)
 
 
-async def _stop_flusher(flusher: asyncio.Task[None], cache: RedisCache) -> None:
-    flusher.cancel()
+async def _prune_audit_forever(audit: AuditLog, retention_days: int, every_s: float = 3600.0) -> None:
+    while True:
+        try:
+            pruned = await audit.prune(retention_days)
+            if pruned:
+                log.info("audit log: removed %d entries older than %d days", pruned, retention_days)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("audit log pruning failed: %s", exc)
+        await asyncio.sleep(every_s)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await flusher
+        await task
+
+
+async def _stop_flusher(flusher: asyncio.Task[None], cache: RedisCache) -> None:
+    await _cancel(flusher)
     await cache.flush()
 
 
@@ -139,6 +165,10 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
                                   ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
                                   settings.max_upload_bytes)
         rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity)
+        access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis))
+        pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
+                                     name="audit-prune")
+        stack.push_async_callback(_cancel, pruner)
         yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, retriever, pipeline, rag,
-                        caches, dependencies)
+                        caches, dependencies, access)
 

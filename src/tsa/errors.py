@@ -18,8 +18,28 @@ class InvalidRequest(TSAError):
     code, status = "invalid_request", 400
 
 
+class InvalidValue(TSAError):
+    """Well-formed, but a field's value is not acceptable (as pydantic's own 422s)."""
+
+    code, status = "invalid_request", 422
+
+
 class Unauthorized(TSAError):
     code, status = "unauthorized", 401
+
+
+class Forbidden(TSAError):
+    """Signed in, but without the right (a document the caller may not read is NotFound instead)."""
+
+    code, status = "forbidden", 403
+
+
+class RateLimited(TSAError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Conflict(TSAError):

@@ -19,8 +19,17 @@ HTTP_DURATION = Histogram(
 BUILD_INFO = Gauge("tsa_build_info", "Always 1; the running version is in the label.", ["version"])
 BUILD_INFO.labels(__version__).set(1)
 
-# Requests per client: X-Client-Id, else a hash of X-API-Key, else "anonymous"; bounded (METRICS_MAX_CLIENTS).
+# Requests per client: the signed-in user (``user:<name>``) and key (``key:<prefix>``), else the
+# self-declared X-Client-Id, else "anonymous"; bounded (METRICS_MAX_CLIENTS).
 CLIENT_REQUESTS = Counter("tsa_client_requests_total", "API requests per client.", ["client"])
+
+AUTH_EVENTS_NAMES = ("success", "failure", "rate_limited", "forbidden")
+AUTH_EVENTS = Counter(
+    "tsa_auth_events_total",
+    "Access decisions: success (a caller signed in), failure (missing or bad credentials), rate_limited "
+    "(429), forbidden (signed in, without the right).", ["event"])
+RATE_LIMIT_BYPASSES = Counter(
+    "tsa_rate_limit_bypasses_total", "Requests let through unchecked because Redis was unavailable (fail open).")
 
 DEPENDENCY_UP = Gauge(
     "tsa_dependency_up", "1 when the last check of a dependency (postgres, redis) succeeded, else 0.",
@@ -92,6 +101,8 @@ CACHE_EVENTS = Counter(
 
 def _zero_known_labels() -> None:
     """Create every known label combination at 0, so rates read 0 rather than "no data" before the first event."""
+    for event in AUTH_EVENTS_NAMES:
+        AUTH_EVENTS.labels(event)
     for outcome in RAG_OUTCOMES:
         RAG_ANSWERS.labels(outcome)
     for question_type in QUESTION_TYPES:

@@ -37,6 +37,7 @@ class Chunk:
 @dataclass(frozen=True)
 class DocumentInfo:
     id: UUID
+    collection_id: int
     source: str
     title: str
     sha256: str
@@ -54,6 +55,7 @@ class DocumentInfo:
 class SearchHit:
     chunk_id: int
     document_id: UUID
+    collection_id: int
     title: str
     source: str
     page_start: int | None

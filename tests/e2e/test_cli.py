@@ -41,3 +41,19 @@ def test_status_of_a_service_that_is_not_there(user_env):
 def test_missing_path_is_a_usage_error(user_env):
     result = tsa("ingest", str(Path("/nonexistent/manual.pdf")), env=user_env, timeout=60)
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_users_create_admin_then_a_viewer_and_list_them(user_env):
+    admin = tsa("users", "create-admin", "chief", "--password", "long enough password", env=user_env, timeout=120)
+    assert admin.returncode == 0, admin.stderr
+    assert "Created admin chief" in admin.stdout and "tsa_" in admin.stdout
+    viewer = tsa("users", "create", "tech1", "--role", "viewer", env=user_env, timeout=120)
+    assert viewer.returncode == 0, viewer.stderr
+    again = tsa("users", "create", "TECH1", env=user_env, timeout=120)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    short = tsa("users", "create", "tech2", "--password", "short", env=user_env, timeout=60)
+    assert short.returncode == 2 and "at least 10 characters" in short.stderr
+    listed = tsa("users", "list", env=user_env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if "chief" in line or "tech1" in line]
+    assert len(rows) == 2 and "admin" in rows[0] and "viewer" in rows[1]

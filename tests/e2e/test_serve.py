@@ -53,7 +53,13 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
         second = tsa("serve", "--port", str(free_port()), env=user_env, timeout=60)
         assert second.returncode == 1 and "in use by another tsa process" in second.stderr
 
-        with httpx.Client(base_url=base, timeout=120) as http:
+        # No accounts were there: the first start created an admin, printed its key and kept it in TSA_HOME.
+        key = (home / "admin.key").read_text().strip()
+        assert key.startswith("tsa_") and key in log.read_text()
+        assert (home / "admin.key").stat().st_mode & 0o077 == 0
+        anonymous = httpx.get(f"{base}/api/documents", timeout=30)
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+        with httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}) as http:
             upload = http.post("/api/documents", files={"file": ("hf22-service-manual.pdf", sample_pdf)})
             assert upload.status_code == 202
             document_id = upload.json()["document_id"]
@@ -70,7 +76,9 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
         expected_page = _page_with(sample_pdf, "Impeller nut")
         assert expected_page in [source["page"] for source in answer["sources"]]
         assert answer["answer"].strip()
-        shown = tsa("status", "--url", base, env=user_env, timeout=60)
+        refused = tsa("status", "--url", base, env=user_env, timeout=60)
+        assert refused.returncode == 1 and "API key" in refused.stderr
+        shown = tsa("status", "--url", base, env={**user_env, "TSA_API_KEY": key}, timeout=60)
         assert shown.returncode == 0, shown.stderr
         for expected in ("ready", "LLM fleet — 1/1 healthy", "all-minilm:latest", "Caches", "inference"):
             assert expected in shown.stdout, expected

@@ -66,9 +66,31 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
         yield opened
 
 
+async def new_user(container: Container, role: str = "viewer", grants: dict[str, str] | None = None,
+                   username: str | None = None) -> dict[str, str]:
+    """A real account with an API key; ``grants`` maps collection names (created if missing) to read/edit.
+
+    Returns ``{"id", "username", "token", "headers"}``."""
+    access = container.access
+    user = await access.accounts.create_user(username or f"{role}-{uuid.uuid4().hex[:8]}", role)
+    for name, permission in (grants or {}).items():
+        collection_id = await access.collections.id_of(name)
+        if collection_id is None:
+            collection_id = (await access.collections.create(name))["id"]
+        await access.collections.grant(collection_id, permission, user_id=user["id"])
+    token, _ = await access.accounts.create_key(user["id"], "test", None)
+    return {"id": user["id"], "username": user["username"], "token": token,
+            "headers": {"Authorization": f"Bearer {token}"}}
+
+
 @asynccontextmanager
-async def serve_api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
-    """The API on a real socket (uvicorn), so streaming and disconnects behave as in production."""
+async def serve_api(container: Container, headers: dict[str, str] | None = None
+                    ) -> AsyncIterator[httpx.AsyncClient]:
+    """The API on a real socket (uvicorn), so streaming and disconnects behave as in production.
+
+    The client signs in as a fresh admin unless given other ``headers`` (``{}``: anonymous)."""
+    if headers is None:
+        headers = (await new_user(container, "admin"))["headers"]
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -79,7 +101,8 @@ async def serve_api(container: Container) -> AsyncIterator[httpx.AsyncClient]:
             task.result()
         await asyncio.sleep(0.02)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                                     headers=headers) as client:
             yield client
     finally:
         server.should_exit = True
@@ -102,6 +125,23 @@ def api_for():
             yield client
 
     return opened
+
+
+@pytest.fixture
+def service_for():
+    """``async with service_for(settings) as (container, admin_api)``: the container too, to make users."""
+
+    @asynccontextmanager
+    async def opened(settings: Settings) -> AsyncIterator[tuple[Container, httpx.AsyncClient]]:
+        async with open_container(settings) as container, serve_api(container) as client:
+            yield container, client
+
+    return opened
+
+
+def client_as(api: httpx.AsyncClient, headers: dict[str, str]) -> httpx.AsyncClient:
+    """Another caller of the same service (``{}``: anonymous)."""
+    return httpx.AsyncClient(base_url=api.base_url, timeout=120, headers=headers)
 
 
 @dataclass
@@ -152,7 +192,7 @@ async def wait_until_processed(api: httpx.AsyncClient, document_id: str, attempt
     raise AssertionError(f"document {document_id} still processing")
 
 
-async def metric_value(api: httpx.AsyncClient, name: str, **labels: str) -> float:
+async def metric_value(api: httpx.AsyncClient, name: str, **labels: str) -> float:  # noqa: D401
     """One sample from the service's own /metrics (0 if the series does not exist yet)."""
     for family in text_string_to_metric_families((await api.get("/metrics")).text):
         for sample in family.samples:

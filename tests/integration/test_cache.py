@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import eventually_metric, metric_value, wait_until_processed
+from tests.integration.conftest import client_as, eventually_metric, metric_value, new_user, wait_until_processed
 from tsa.container import open_container
 from tsa.rag import Question
 from tsa.runtime.children import stop
@@ -190,11 +190,14 @@ async def test_redis_going_away_costs_the_cache_not_the_answers(bench_settings, 
         stop(redis_process)
 
 
-async def test_stats_reset_needs_the_admin_token(bench_settings, api_for):
-    bench_settings.admin_token = "s3cret"
-    async with api_for(bench_settings) as api:
-        assert (await api.post("/api/advanced-cache-stats/reset")).status_code == 401
-        reset = await api.post("/api/advanced-cache-stats/reset", headers={"Authorization": "Bearer s3cret"})
+async def test_stats_reset_is_for_admins(bench_settings, service_for):
+    async with service_for(bench_settings) as (container, api):
+        viewer = (await new_user(container, "viewer"))["headers"]
+        async with client_as(api, viewer) as as_viewer, client_as(api, {}) as anonymous:
+            assert (await anonymous.post("/api/advanced-cache-stats/reset")).status_code == 401
+            assert (await as_viewer.post("/api/advanced-cache-stats/reset")).status_code == 403
+            assert (await as_viewer.get("/api/advanced-cache-stats")).status_code == 200
+        reset = await api.post("/api/advanced-cache-stats/reset")
         assert reset.status_code == 200
         assert all(layer["hits"] == 0 and layer["misses"] == 0 for layer in reset.json()["layers"].values())
 
@@ -215,7 +218,7 @@ async def test_an_answer_abandoned_before_reading_releases_identical_questions(b
     """The client left before the body began: the waiting identical question must not hang."""
     async with open_container(bench_settings) as container:
         await container.pipeline.ingest("cx9.md", MANUAL)
-        question = Question(_question()["query"], max_tokens=8)
+        question = Question(_question()["query"], await container.access.collections.all_ids(), max_tokens=8)
         leader = await container.rag.ask(question)
         follower = asyncio.create_task(container.rag.ask(question))
         await asyncio.sleep(0.2)

@@ -91,7 +91,7 @@ async def test_every_format_is_searchable_with_its_heading_path(container, name,
     info = await container.pipeline.ingest(name, data if data is not None else docx_bytes())
     assert info.status == "ready", info.error
     vector = (await container.embedder([query]))[0]
-    hits = await container.retriever.search(query, vector, 3)
+    hits = await container.retriever.search(query, vector, 3, await container.access.collections.all_ids())
     assert hits[0].heading_path == section
 
 

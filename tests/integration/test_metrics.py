@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 import pytest
 from prometheus_client import REGISTRY
 
-from tests.integration.conftest import metric_value, wait_until_processed
+from tests.integration.conftest import client_as, new_user, metric_value, wait_until_processed
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -72,17 +71,21 @@ async def test_a_question_without_relevant_context_counts_as_no_context(bench_se
         assert await metric_value(api, "tsa_rag_time_to_first_token_seconds_count", answer="no_context") >= 1
 
 
-async def test_requests_are_counted_per_client_without_exposing_keys(bench_settings, api_for):
+async def test_requests_are_counted_per_user_and_key_without_exposing_keys(bench_settings, service_for):
     client = f"workshop-{uuid.uuid4().hex[:6]}"
-    async with api_for(bench_settings) as api:
-        for _ in range(3):
-            await api.get("/api/documents", headers={"X-Client-Id": client})
-        await api.get("/api/documents", headers={"X-API-Key": "s3cret-key"})
-        await api.get("/health", headers={"X-Client-Id": client})  # not an API route: not counted
+    async with service_for(bench_settings) as (container, api):
+        user = await new_user(container, "viewer")
+        async with client_as(api, user["headers"]) as as_user, client_as(api, {}) as anonymous:
+            for _ in range(3):  # signed in: the account names the client, whatever X-Client-Id claims
+                assert (await as_user.get("/api/documents", headers={"X-Client-Id": client})).status_code == 200
+            await anonymous.get("/api/documents", headers={"X-Client-Id": client})  # refused, counted by its id
+            await anonymous.get("/health", headers={"X-Client-Id": client})  # not an API route: not counted
         text = (await api.get("/metrics")).text
-        assert await metric_value(api, "tsa_client_requests_total", client=client) == 3
-        assert await metric_value(api, "tsa_client_requests_total", client="key-" + hashlib.sha256(b"s3cret-key").hexdigest()[:12]) >= 1
-        assert "s3cret-key" not in text
+        key_id = (await container.access.accounts.keys(user["id"]))[0]["id"]
+        label = f"user:{user['username']}/key:{key_id}"
+        assert await metric_value(api, "tsa_client_requests_total", client=label) == 3
+        assert await metric_value(api, "tsa_client_requests_total", client=client) == 1
+        assert user["token"] not in text and user["token"].split("_")[2] not in text
 
 
 async def test_known_label_values_are_exported_before_any_event(bench_settings, api_for):

@@ -101,7 +101,13 @@ async def _drive_traffic(api: httpx.AsyncClient) -> None:
         assert (await api.post("/api/rag-chat", json=body, headers=headers)).json()["cached"]["inference"]
     same = {"query": f"What is the torque? {uuid.uuid4().hex[:4]}", "max_tokens": 8, "stream": True}
     await asyncio.gather(*(api.post("/api/rag-chat", json=same) for _ in range(5)))  # coalesced
-    await api.post("/api/search", json={"query": "impeller nut torque"}, headers={"X-API-Key": "k-1"})
+    assert (await api.post("/api/search", json={"query": "impeller nut torque"},
+                           headers={"Authorization": "Bearer tsa_0000000_wrong"})).status_code == 401
+    viewer = (await api.post("/api/users", json={"username": f"tech-{uuid.uuid4().hex[:6]}"})).json()
+    key = (await api.post("/api/keys", json={"name": "van", "user_id": viewer["id"]})).json()["token"]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert (await api.post("/api/search", json={"query": "impeller nut torque"}, headers=headers)).status_code == 200
+    assert (await api.get("/api/audit", headers=headers)).status_code == 403
     assert (await api.post("/api/rag-chat", json={"query": "x", "model": "nope:1b"})).status_code == 404
     assert (await api.post("/api/rag-chat", json={"query": ""})).status_code == 422
 

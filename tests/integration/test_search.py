@@ -14,7 +14,8 @@ async def manual(container, sample_pdf):
 
 
 async def _search(container, query: str, k: int = 5):
-    return await container.retriever.search(query, (await container.embedder([query]))[0], k)
+    return await container.retriever.search(query, (await container.embedder([query]))[0], k,
+                                            await container.access.collections.all_ids())
 
 
 @pytest.mark.parametrize(("query", "page", "section_end"), [

@@ -21,7 +21,7 @@ async def pool(database_url):
 
 async def test_migrations_apply_once_even_when_replicas_race(pool):
     results = await asyncio.gather(*(migrate(pool) for _ in range(4)))
-    assert sorted(results, key=len)[-1] == [1, 2] and sum(len(r) for r in results) == 2
+    assert sorted(results, key=len)[-1] == [1, 2, 3] and sum(len(r) for r in results) == 3
     assert await migrate(pool) == []
     indexes = {r["indexname"] for r in await pool.fetch("SELECT indexname FROM pg_indexes WHERE tablename='chunks'")}
     assert {"chunks_tsv", "chunks_identifiers"} <= indexes
@@ -51,7 +51,8 @@ async def test_reindex_moves_every_chunk_to_the_new_model(pool, container):
     assert count == 1
     await ensure_embedding_space(container.pool, "all-minilm", 384)
     assert await container.pool.fetchval("SELECT count(*) FROM chunks WHERE embedding IS NULL") == 0
-    hits = await container.retriever.search("pump flow", (await container.embedder(["pump flow"]))[0], 3)
+    hits = await container.retriever.search("pump flow", (await container.embedder(["pump flow"]))[0], 3,
+                                           await container.access.collections.all_ids())
     assert hits and hits[0].similarity > 0.2
 
 
@@ -62,9 +63,10 @@ async def test_a_rolled_back_release_runs_on_a_newer_schema(settings, pool):
 
     newer = Migration(9001, "future_release", "ALTER TABLE chunks ADD COLUMN summary text; "
                                               "CREATE TABLE feedback (id bigserial PRIMARY KEY, note text)")
-    assert await migrate(pool, [*bundled_migrations(), newer]) == [1, 2, 9001]
-    async with open_container(settings) as container:  # this release knows migrations 1 and 2 only
+    assert await migrate(pool, [*bundled_migrations(), newer]) == [1, 2, 3, 9001]
+    async with open_container(settings) as container:  # this release knows migrations 1 to 3 only
         await container.pipeline.ingest("notes.md", b"# Pump\n\nThe HF-22 pump moves 22 m3/h of water.")
-        hits = await container.retriever.search("HF-22 flow", (await container.embedder(["HF-22 flow"]))[0], 3)
+        hits = await container.retriever.search("HF-22 flow", (await container.embedder(["HF-22 flow"]))[0], 3,
+                                               await container.access.collections.all_ids())
     assert hits and "22 m3/h" in hits[0].text
     assert await pool.fetchval("SELECT max(version) FROM schema_migrations") == 9001

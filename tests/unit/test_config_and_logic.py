@@ -33,7 +33,7 @@ def test_overlap_must_be_small_against_chunk_size():
 
 
 def _hit(similarity: float, ranks: dict[str, int]) -> SearchHit:
-    return SearchHit(1, uuid4(), "Manual", "m.pdf", 4, 5, ("4 Maintenance",), "text", 0.03, similarity, ranks)
+    return SearchHit(1, uuid4(), 1, "Manual", "m.pdf", 4, 5, ("4 Maintenance",), "text", 0.03, similarity, ranks)
 
 
 def test_relevance_needs_meaning_or_an_exact_identifier():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 
 import pytest
 
 from tsa import metrics
+from tsa.access import Principal, Role, Scope
 from tsa.api.clients import ClientLabels
 from tsa.cache.keys import LAYERS
 from tsa.rag.question_types import ORDER, classify_question
@@ -37,14 +37,16 @@ def test_only_the_opening_of_a_huge_question_is_classified():
     assert classify_question("Who makes this machine? " + "x " * 300 + "torque E-17 means") == "general"
 
 
-def test_client_labels_are_bounded_and_never_show_a_key():
+def test_client_labels_are_bounded_and_name_signed_in_callers_by_account():
     labels = ClientLabels(max_clients=2)
+    scope = Scope(frozenset({1}), frozenset())
+    by_key = Principal(7, "alice", Role.viewer, scope, "key", key_id=3)
+    by_session = Principal(7, "alice", Role.viewer, scope, "session")
     assert labels.label(None, None) == "anonymous"
     assert labels.label("van-12", None) == "van-12"
-    assert labels.label("van-12", "ignored-when-an-id-is-given") == "van-12"
-    key_label = labels.label(None, "s3cret")
-    assert key_label == "key-" + hashlib.sha256(b"s3cret").hexdigest()[:12]
-    assert labels.label("van-13", None) == "other"  # the bound is reached
+    assert labels.label("van-12", by_key) == "user:alice/key:3"  # an account outranks a claimed id
+    assert labels.label(None, by_session) == "other"  # the bound is reached
+    assert labels.label("van-13", None) == "other"
     assert labels.label("van-12", None) == "van-12"  # known clients keep their label
     assert labels.label("bad id with spaces", None) == "invalid"
     assert labels.label("x" * 65, None) == "invalid"

@@ -8,14 +8,22 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import Scope
 
 from tsa import __version__
+from tsa.api.auth import document_security
 from tsa.api.clients import ClientLabels
 from tsa.api.errors import install_error_handlers
+from tsa.api.limits import BodyLimitMiddleware
 from tsa.api.middleware import MetricsMiddleware
-from tsa.api.routes import cache, chat, documents, fleet, health, ollama_proxy, search
+from tsa.api.routes import audit, auth, cache, chat, collections, documents, fleet, health, ollama_proxy, search, users
 from tsa.config import Settings, load_settings
 from tsa.container import Container, open_container
+
+
+# Questions, settings and Ollama calls: generous for long chat histories, far below an upload.
+MAX_JSON_BODY_BYTES = 4 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
@@ -35,10 +43,27 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app = FastAPI(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    for module in (chat, search, documents, fleet, cache, health, ollama_proxy):
+    for module in (chat, search, documents, auth, users, collections, audit, fleet, cache, health, ollama_proxy):
         app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodyLimitMiddleware, limit_for=_upload_limit)
     app.add_middleware(MetricsMiddleware, clients=ClientLabels(settings.metrics_max_clients))
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        app.openapi_schema = document_security(
+            get_openapi(title=app.title, version=app.version, routes=app.routes), app.routes)
+    return app.openapi_schema
+
+
+def _upload_limit(scope: Scope) -> int | None:
+    """Uploads may carry MAX_UPLOAD_BYTES of file; every other body is small."""
+    settings = scope["app"].state.container.settings
+    if scope["path"] == "/api/documents" and scope["method"] == "POST":
+        return settings.max_upload_bytes + documents.MULTIPART_OVERHEAD_BYTES
+    return MAX_JSON_BODY_BYTES
 
 
 async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:

@@ -35,12 +35,13 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        if scope["path"].startswith("/api/"):
-            client = self.clients.label(_header(scope, b"x-client-id"), _header(scope, b"x-api-key"))
-            metrics.CLIENT_REQUESTS.labels(client).inc()
         try:
             await self.app(scope, receive, send_and_record)
         finally:
+            if scope["path"].startswith("/api/"):
+                # After the route: by then the gate has left the signed-in caller in the request state.
+                principal = scope.get("state", {}).get("principal")
+                metrics.CLIENT_REQUESTS.labels(self.clients.label(_header(scope, b"x-client-id"), principal)).inc()
             route = scope.get("route")
             # Templates ("/api/documents/{document_id}") keep label values bounded.
             path = getattr(route, "path", "unmatched")

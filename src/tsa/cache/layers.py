@@ -87,6 +87,12 @@ class JsonLayer:
         await record(self.cache, self.layer, "miss" if value is None else "hit")
         return value
 
-    async def put(self, key: str, value: Any, compute_ms: float) -> None:
+    async def put(self, key: str, value: Any, compute_ms: float, tag: str | None = None) -> None:
+        """Store ``value``; with a ``tag``, ``forget(tag)`` can later drop it (and all so tagged)."""
         await self.cache.count(self.layer, compute_ms=compute_ms, computed=1)
-        await self.cache.set(self.layer, key, pack_json(value), self.ttl_s)
+        if await self.cache.set(self.layer, key, pack_json(value), self.ttl_s) and tag is not None:
+            await self.cache.tag(self.layer, tag, key, self.ttl_s)
+
+    async def forget(self, tag: str) -> int | None:
+        """Drop every entry stored under ``tag``; how many, or None when Redis is unavailable."""
+        return await self.cache.forget_tag(self.layer, tag)

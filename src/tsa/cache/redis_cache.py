@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from tsa import metrics
-from tsa.cache.keys import stats_key
+from tsa.cache.keys import stats_key, tag_key
 
 
 class RedisCache:
@@ -75,6 +75,27 @@ class RedisCache:
 
         if await self.run(layer, write) is not None:
             await self.count(layer, written=len(items), bytes_written=sum(len(v) for _, v in items))
+
+    async def tag(self, layer: str, tag: str, key: str, ttl_s: int) -> None:
+        """Remember ``key`` under ``tag``; the set lives as long as its newest entry."""
+        async def add(r: aioredis.Redis) -> Any:
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.sadd(tag_key(tag), key)
+                pipe.expire(tag_key(tag), ttl_s)
+                return await pipe.execute()
+
+        await self.run(layer, add)
+
+    async def forget_tag(self, layer: str, tag: str) -> int | None:
+        async def drop(r: aioredis.Redis) -> int:
+            keys = [k async for k in r.sscan_iter(tag_key(tag), count=1000)]
+            dropped = 0
+            for start in range(0, len(keys), 1000):
+                dropped += await r.delete(*keys[start:start + 1000])
+            await r.delete(tag_key(tag))
+            return dropped
+
+        return await self.run(layer, drop)
 
     async def count(self, layer: str, **fields: float) -> None:
         """Add to the shared per-layer statistics. Buffered here and flushed to a Redis hash about

@@ -106,6 +106,7 @@ class Fleet:
         self._rng = rng or random.Random()
         self._prober = HealthProber(self, self.options.health_interval_s, self.options.ejection, clock)
         self.retries = 0
+        self._removing: set[str] = set()
         for config in configs:
             self.add(config)
 
@@ -114,6 +115,8 @@ class Fleet:
     def add(self, config: InstanceConfig) -> Instance:
         if any(i.name == config.name for i in self.instances):
             raise ValueError(f"an instance named {config.name!r} is already in the fleet")
+        if any(i.url == config.url for i in self.instances):
+            raise ValueError(f"{config.url} is already in the fleet")
         client_class = OpenAIClient if config.api == "openai" else OllamaClient
         instance = Instance(config, client_class(config.url, self.timeouts))
         self.instances.append(instance)
@@ -133,12 +136,25 @@ class Fleet:
         publish_state(instance)
         return instance
 
+    def undrain(self, name: str) -> Instance:
+        """Take a drained instance back; it is routable again until its next probe says otherwise."""
+        instance = self.get(name)
+        if name in self._removing:
+            raise ValueError(f"instance {name!r} is being removed")
+        if instance.state is State.DRAINING:
+            instance.state = State.UNKNOWN
+            publish_state(instance)
+            self.on_capacity_change()
+        return instance
+
     async def remove(self, name: str) -> None:
         """Drain, wait for calls in flight to finish, then forget the instance."""
         instance = self.drain(name)
+        self._removing.add(name)
         while instance.in_flight:
             await asyncio.sleep(0.05)
         self.instances.remove(instance)
+        self._removing.discard(name)
         await instance.client.aclose()
         forget(instance)
 
@@ -337,7 +353,7 @@ class Fleet:
         # token is taken at face value, and the relay corrects the load estimate at the end.
         self._succeeded(instance, canonical_name(model), "chat", ttft)
         lease = _ChatLease(instance, canonical_name(model), chunks, started)
-        return ChatStream(instance.url, self._relay(lease, first),
+        return ChatStream(instance.name, self._relay(lease, first),
                           lambda: self._end_chat(lease, asyncio.CancelledError()))
 
     async def _relay(self, lease: _ChatLease, first: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:

@@ -45,8 +45,9 @@ class IngestPipeline:
         self.params = params
         self.max_bytes = max_bytes
 
-    async def submit(self, name: str, data: bytes) -> Submission:
-        """Cheap checks and a ``processing`` record; the heavy work is ``process``."""
+    async def submit(self, name: str, data: bytes, collection_id: int | None = None) -> Submission:
+        """Cheap checks and a ``processing`` record in the collection (None: the default one);
+        the heavy work is ``process``."""
         name = PurePath(name).name or "upload"
         if len(data) > self.max_bytes:
             raise PayloadTooLarge(f"{name} is {len(data)} bytes; the limit is {self.max_bytes} (MAX_UPLOAD_BYTES)")
@@ -54,10 +55,12 @@ class IngestPipeline:
             raise DocumentError(f"{name} is empty")
         doc_type = detect_type(name, data).lstrip(".")
         sha256 = await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
-        live = await self.store.find_ready_by_sha(sha256)
+        if collection_id is None:
+            collection_id = await self.store.default_collection()
+        live = await self.store.find_ready_by_sha(sha256, collection_id)
         if live is not None:
             return Submission(live.id, "ready", duplicate=True)
-        document_id = await self.store.create_processing(name, sha256, doc_type, len(data))
+        document_id = await self.store.create_processing(name, sha256, doc_type, len(data), collection_id)
         return Submission(document_id, "processing", duplicate=False)
 
     async def process(self, document_id: uuid.UUID, name: str, data: bytes,
@@ -88,8 +91,9 @@ class IngestPipeline:
         metrics.INGEST_CHUNKS.inc(len(chunks))
         return await self.store.get(document_id)
 
-    async def ingest(self, name: str, data: bytes, progress: Progress | None = None) -> DocumentInfo:
-        submission = await self.submit(name, data)
+    async def ingest(self, name: str, data: bytes, progress: Progress | None = None,
+                     collection_id: int | None = None) -> DocumentInfo:
+        submission = await self.submit(name, data, collection_id)
         if submission.duplicate:
             return await self.store.get(submission.document_id)
         return await self.process(submission.document_id, name, data, progress)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tsa import metrics
-from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight, Ticket
+from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight, Ticket, scope_digest
 from tsa.cache.layers import record
 from tsa.fleet import Fleet
 from tsa.model_names import canonical_name
@@ -23,6 +23,8 @@ from tsa.store import DocumentStore, HybridRetriever
 @dataclass(frozen=True)
 class Question:
     query: str
+    # The collections the asker may read: retrieval, caches and single-flight are confined to them.
+    collections: frozenset[int]
     max_context_chunks: int = 5
     model: str | None = None
     temperature: float = 0.2
@@ -40,7 +42,7 @@ class Retrieval:
 
 
 def source_of(hit: SearchHit) -> dict[str, Any]:
-    return {"document_id": str(hit.document_id), "title": hit.title, "source": hit.source,
+    return {"document_id": str(hit.document_id), "collection_id": hit.collection_id, "title": hit.title, "source": hit.source,
             "page": hit.page_start, "page_end": hit.page_end, "section": " > ".join(hit.heading_path),
             "chunk_id": hit.chunk_id, "score": round(hit.score, 6),
             "similarity": None if hit.similarity is None else round(hit.similarity, 4),
@@ -67,25 +69,28 @@ class RagService:
         self.chat_model = chat_model
         self.min_similarity = min_similarity
 
-    def _retrieval_parts(self, query: str, k: int, generation: str) -> dict[str, Any]:
+    def _retrieval_parts(self, query: str, k: int, generation: str, collections: frozenset[int]
+                         ) -> dict[str, Any]:
         return {"query": query, "k": k, "embedding_model": self.caches.embeddings.model,
-                "min_similarity": self.min_similarity, "generation": generation}
+                "min_similarity": self.min_similarity, "generation": generation,
+                "scope": scope_digest(collections)}
 
-    async def retrieve(self, query: str, k: int, use_cache: bool = True, generation: str | None = None
-                       ) -> Retrieval:
+    async def retrieve(self, query: str, k: int, collections: frozenset[int], use_cache: bool = True,
+                       generation: str | None = None) -> Retrieval:
+        """The best ``k`` chunks among ``collections`` (the caller's readable scope)."""
         generation = await self.documents.generation() if generation is None else generation
         result = Retrieval([], {})
         started = time.perf_counter()
-        key = self.caches.chunks.key(self._retrieval_parts(query, k, generation))
+        key = self.caches.chunks.key(self._retrieval_parts(query, k, generation, collections))
         if use_cache and (entry := await self.caches.chunks.get(key)) is not None:
-            result.hits = await self.retriever.fetch(entry)
+            result.hits = await self.retriever.fetch(entry, collections)
             result.cached = {"embedding": True, "chunks": True}
             result.timings_ms["retrieve_ms"] = _elapsed_ms(started, "retrieve")
             return result
         vectors, result.cached["embedding"] = await self.caches.embeddings.lookup([query], use_cache=use_cache)
         embedded = time.perf_counter()
         result.timings_ms["embed_ms"] = _elapsed_ms(started, "embed")
-        result.hits = await self.retriever.search(query, vectors[0], k)
+        result.hits = await self.retriever.search(query, vectors[0], k, collections)
         result.timings_ms["retrieve_ms"] = _elapsed_ms(embedded, "retrieve")
         if use_cache:
             entry = [{"id": h.chunk_id, "score": h.score, "similarity": h.similarity, "ranks": h.ranks}
@@ -109,7 +114,7 @@ class RagService:
         generation = await self.documents.generation()
         options = {"temperature": question.temperature, "num_predict": question.max_tokens}
         key = self.caches.answers.key({
-            **self._retrieval_parts(question.query, question.max_context_chunks, generation),
+            **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections),
             "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION})
         ticket: Ticket | None = None
         if question.use_cache:
@@ -131,8 +136,8 @@ class RagService:
 
     async def _generate(self, question: Question, model: str, options: dict[str, Any], generation: str,
                         started: float) -> Answer:
-        retrieval = await self.retrieve(question.query, question.max_context_chunks, question.use_cache,
-                                        generation)
+        retrieval = await self.retrieve(question.query, question.max_context_chunks, question.collections,
+                                        question.use_cache, generation)
         hits = [h for h in retrieval.hits if is_relevant(h, self.min_similarity)]
         cached = {**retrieval.cached, "inference": False}
         sources = [source_of(h) for h in hits]
@@ -152,9 +157,20 @@ class RagService:
         try:
             if answer is not None and cacheable(answer.text, answer.done_reason, question.max_tokens_requested):
                 payload = answer.payload()
-                await self.caches.answers.put(key, payload, (time.perf_counter() - started) * 1000)
+                # Tagged with its instance, so removing the instance can drop what it generated.
+                await self.caches.answers.put(key, payload, (time.perf_counter() - started) * 1000,
+                                              tag=answer_tag(answer.instance))
         finally:
             await ticket.finish(payload)
+
+
+def answer_tag(instance: str | None) -> str | None:
+    return None if instance is None else f"instance:{instance}"
+
+
+async def forget_answers_of(caches: Caches, instance: str) -> int | None:
+    """Drop the cached answers an instance generated (it was removed, or is not to be trusted)."""
+    return await caches.answers.forget(answer_tag(instance))
 
 
 def _elapsed_ms(since: float, stage: str) -> float:

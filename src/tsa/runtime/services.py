@@ -29,14 +29,17 @@ class Endpoints:
 class EmbeddedServices:
     """Blocking start/stop of the embedded servers; use ``embedded_services`` from async code."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, database_only: bool = False) -> None:
         self.settings = settings
+        self.database_only = database_only  # account commands need nothing else
         self._lock = HomeLock(settings.tsa_home)
         self._stops: list[Callable[[], None]] = []
 
     @property
     def needed(self) -> bool:
         s = self.settings
+        if self.database_only:
+            return not s.database_url
         return not (s.database_url and s.redis_url and (s.ollama_instances or s.fleet_file))
 
     def start(self) -> Endpoints:
@@ -49,6 +52,8 @@ class EmbeddedServices:
             if not database_url:
                 database_url, pg = start_embedded_postgres(home / "postgres")
                 self._stops.append(lambda: stop_embedded_postgres(pg))
+            if self.database_only:
+                return Endpoints(database_url, s.redis_url or "", [])
             redis_url = s.redis_url
             if not redis_url:
                 redis_url, redis_process = start_embedded_redis(home / "redis")
@@ -69,8 +74,15 @@ class EmbeddedServices:
 
 
 @asynccontextmanager
-async def embedded_services(settings: Settings) -> AsyncIterator[Endpoints]:
-    services = EmbeddedServices(settings)
+async def database_only(settings: Settings) -> AsyncIterator[str]:
+    """The configured PostgreSQL, or the embedded one started for the while: its URL."""
+    async with embedded_services(settings, database_only=True) as endpoints:
+        yield endpoints.database_url
+
+
+@asynccontextmanager
+async def embedded_services(settings: Settings, database_only: bool = False) -> AsyncIterator[Endpoints]:
+    services = EmbeddedServices(settings, database_only)
     endpoints = await asyncio.to_thread(services.start)
     try:
         yield endpoints

@@ -7,8 +7,11 @@ import asyncpg
 
 async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10,
                       command_timeout_s: float = 30.0) -> asyncpg.Pool:
+    # strict_order: a filtered HNSW scan (by collection) keeps scanning until it has enough rows
+    # that pass, in exact distance order (pgvector >= 0.8; older versions ignore the setting).
     return await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size,
-                                     command_timeout=command_timeout_s, timeout=10.0)
+                                     command_timeout=command_timeout_s, timeout=10.0,
+                                     server_settings={"hnsw.iterative_scan": "strict_order"})
 
 
 def vector_literal(vector: list[float]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any
 
 import asyncpg
@@ -12,27 +13,32 @@ from tsa.store.fusion import reciprocal_rank_fusion
 from tsa.store.identifiers import extract_identifiers
 from tsa.store.pool import vector_literal
 
+# Every list filters by the caller's collections ($3) inside its own scan, never after a top-k:
+# a filter applied afterwards starves the results and tells how much was hidden. With pgvector
+# >= 0.8 the HNSW scan keeps going until it has $2 rows that pass (hnsw.iterative_scan, set per
+# connection in pool.py).
 _VECTOR_SQL = """
-SELECT id FROM chunks ORDER BY embedding <=> $1::text::vector LIMIT $2
+SELECT id FROM chunks WHERE collection_id = ANY($3::bigint[]) ORDER BY embedding <=> $1::text::vector LIMIT $2
 """
 # Questions are sentences: any matching word should count, so the query ORs the lexemes.
 _FULLTEXT_SQL = """
 WITH q AS (SELECT NULLIF(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS q)
-SELECT c.id FROM chunks c, q WHERE c.tsv @@ q.q
+SELECT c.id FROM chunks c, q WHERE c.tsv @@ q.q AND c.collection_id = ANY($3::bigint[])
 ORDER BY ts_rank_cd(c.tsv, q.q) DESC, c.id LIMIT $2
 """
 _IDENTIFIER_SQL = """
-SELECT id FROM chunks WHERE identifiers && $1::text[]
+SELECT id FROM chunks WHERE identifiers && $1::text[] AND collection_id = ANY($3::bigint[])
 ORDER BY cardinality(ARRAY(SELECT unnest(identifiers) INTERSECT SELECT unnest($1::text[]))) DESC, id
 LIMIT $2
 """
 _BY_ID_SQL = """
-SELECT c.id, c.document_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text
-FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigint[])
+SELECT c.id, c.document_id, c.collection_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text
+FROM chunks c JOIN documents d ON d.id = c.document_id
+WHERE c.id = ANY($1::bigint[]) AND c.collection_id = ANY($2::bigint[])
 """
 _DETAIL_SQL = """
-SELECT c.id, c.document_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text,
-       1 - (c.embedding <=> $2::text::vector) AS similarity
+SELECT c.id, c.document_id, c.collection_id, d.title, d.source, c.page_start, c.page_end, c.heading_path,
+       c.text, 1 - (c.embedding <=> $2::text::vector) AS similarity
 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigint[])
 """
 
@@ -42,14 +48,19 @@ class HybridRetriever:
         self.pool = pool
         self.candidates_per_list = candidates_per_list
 
-    async def search(self, query: str, query_vector: list[float], k: int) -> list[SearchHit]:
+    async def search(self, query: str, query_vector: list[float], k: int, scope: Collection[int]
+                     ) -> list[SearchHit]:
+        """The top ``k`` chunks among the collections in ``scope``."""
+        if not scope:
+            return []
         vector = vector_literal(query_vector)
         limit = max(self.candidates_per_list, 4 * k)
         identifiers = extract_identifiers(query)
+        collections = sorted(scope)
         lists = await asyncio.gather(
-            self._ids(_VECTOR_SQL, vector, limit),
-            self._ids(_FULLTEXT_SQL, query, limit),
-            self._ids(_IDENTIFIER_SQL, identifiers, limit) if identifiers else _nothing(),
+            self._ids(_VECTOR_SQL, vector, limit, collections),
+            self._ids(_FULLTEXT_SQL, query, limit, collections),
+            self._ids(_IDENTIFIER_SQL, identifiers, limit, collections) if identifiers else _nothing(),
         )
         fused = reciprocal_rank_fusion(dict(zip(("vector", "fulltext", "identifier"), lists, strict=True)))[:k]
         if not fused:
@@ -57,13 +68,13 @@ class HybridRetriever:
         rows = {r["id"]: r for r in await self.pool.fetch(_DETAIL_SQL, [cid for cid, _, _ in fused], vector)}
         return [_hit(rows[cid], score, ranks) for cid, score, ranks in fused if cid in rows]
 
-    async def fetch(self, ranked: list[dict[str, Any]]) -> list[SearchHit]:
-        """Hits for a cached ranking ``[{id, score, similarity, ranks}]``, in its order."""
-        rows = {r["id"]: r for r in await self.pool.fetch(_BY_ID_SQL, [e["id"] for e in ranked])}
+    async def fetch(self, ranked: list[dict[str, Any]], scope: Collection[int]) -> list[SearchHit]:
+        """Hits for a cached ranking ``[{id, score, similarity, ranks}]``, in its order, within ``scope``."""
+        rows = {r["id"]: r for r in await self.pool.fetch(_BY_ID_SQL, [e["id"] for e in ranked], sorted(scope))}
         return [_hit(rows[e["id"]], e["score"], e["ranks"], e["similarity"]) for e in ranked if e["id"] in rows]
 
-    async def _ids(self, sql: str, arg: object, limit: int) -> list[int]:
-        return [r["id"] for r in await self.pool.fetch(sql, arg, limit)]
+    async def _ids(self, sql: str, arg: object, limit: int, collections: list[int]) -> list[int]:
+        return [r["id"] for r in await self.pool.fetch(sql, arg, limit, collections)]
 
 
 async def _nothing() -> list[int]:
@@ -72,7 +83,7 @@ async def _nothing() -> list[int]:
 
 def _hit(row: asyncpg.Record, score: float, ranks: dict[str, int], similarity: float | None = None) -> SearchHit:
     return SearchHit(
-        chunk_id=row["id"], document_id=row["document_id"], title=row["title"], source=row["source"],
+        chunk_id=row["id"], document_id=row["document_id"], collection_id=row["collection_id"], title=row["title"], source=row["source"],
         page_start=row["page_start"], page_end=row["page_end"], heading_path=tuple(row["heading_path"]),
         text=row["text"], score=score, similarity=float(row["similarity"]) if similarity is None else similarity,
         ranks=ranks)

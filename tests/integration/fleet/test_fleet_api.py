@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from tests.integration.conftest import client_as, new_user
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
@@ -34,18 +36,33 @@ async def test_stats_report_every_instance_with_numbers(settings, api_for, engin
     assert served and all(isinstance(i["p95_latency_ms"], float) for i in served)
 
 
-async def test_admin_adds_drains_and_removes_instances(settings, api_for, engines):
+async def test_admin_adds_drains_and_removes_instances(settings, service_for, engines):
     first, second = await engines(2, "--bench-embed-ms", "5")
-    async with api_for(_bench(settings, [first.url], admin_token="s3cret")) as api:
-        denied = await api.post("/api/fleet/instances", json={"url": second.url})
-        assert denied.status_code == 401 and denied.json()["error"]["code"] == "unauthorized"
-        admin = {"Authorization": "Bearer s3cret"}
+    async with service_for(_bench(settings, [first.url])) as (container, api):
+        viewer = (await new_user(container, "viewer"))["headers"]
+        async with client_as(api, viewer) as as_viewer, client_as(api, {}) as anonymous:
+            for client, status in ((anonymous, 401), (as_viewer, 403)):
+                denied = [await client.post("/api/fleet/instances", json={"url": second.url}),
+                          await client.post(f"/api/fleet/instances/127.0.0.1:{first.port}/drain"),
+                          await client.delete(f"/api/fleet/instances/127.0.0.1:{first.port}")]
+                assert [r.status_code for r in denied] == [status] * 3
+            assert all("url" not in i for i in (await as_viewer.get("/api/load-balancer-stats")).json()["instances"])
+        assert container.fleet.instances[0].state.value == "healthy", "refused calls changed nothing"
+        admin = {}
         added = await api.post("/api/fleet/instances", json={"url": second.url, "name": "second"}, headers=admin)
         assert added.status_code == 201 and added.json()["state"] == "healthy"
         again = await api.post("/api/fleet/instances", json={"url": second.url, "name": "second"}, headers=admin)
         assert again.status_code == 409
+        same_url = await api.post("/api/fleet/instances", json={"url": second.url, "name": "other"})
+        assert same_url.status_code == 409 and "already in the fleet" in same_url.json()["error"]["message"]
+        for bad_name in ("a/b", "tab\tname"):
+            refused = await api.post("/api/fleet/instances", json={"url": second.url, "name": bad_name})
+            assert refused.status_code == 422, bad_name
         drained = await api.post("/api/fleet/instances/second/drain", headers=admin)
         assert drained.json()["state"] == "draining"
+        undrained = await api.post("/api/fleet/instances/second/undrain")
+        assert undrained.status_code == 200 and undrained.json()["state"] in ("unknown", "healthy")
+        await api.post("/api/fleet/instances/second/drain")
         before = (await second.counters()).get("embed_requests", 0)
         for _ in range(20):
             assert (await api.post("/api/search", json={"query": "seal", "cache": "no-cache"})).status_code == 200
@@ -79,7 +96,8 @@ async def test_ollama_clients_can_use_tsa_as_a_balanced_ollama(settings, api_for
 
     running = await engines(2, "--bench-embed-ms", "2")
     async with api_for(_bench(settings, [e.url for e in running])) as api:
-        client = ollama.AsyncClient(host=str(api.base_url))
+        # Ollama clients send the key as a header like any other client.
+        client = ollama.AsyncClient(host=str(api.base_url), headers={"Authorization": api.headers["authorization"]})
         try:
             names = {m.model for m in (await client.list()).models}
             assert {"bench-embed:latest", "bench-chat:latest"} <= names

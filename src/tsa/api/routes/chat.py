@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from tsa.access import Principal
+from tsa.api.auth import Viewer
 from tsa.api.deps import ContainerDep
-from tsa.api.errors import error_body
+from tsa.api.errors import documented, error_body, visible_message
 from tsa.api.schemas import RagChatRequest
 from tsa.api.sse import sse_event
 from tsa.api.streaming import SettledStreamingResponse
@@ -21,19 +23,33 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-def _question(body: RagChatRequest) -> Question:
-    return Question(query=body.query, max_context_chunks=body.max_context_chunks, model=body.model,
+def _question(body: RagChatRequest, principal: Principal) -> Question:
+    return Question(query=body.query, collections=principal.scope.readable, max_context_chunks=body.max_context_chunks, model=body.model,
                     temperature=body.temperature, max_tokens=body.max_tokens, use_cache=body.cache != "no-cache",
                     max_tokens_requested="max_tokens" in body.model_fields_set)
 
 
-@router.post("/api/rag-chat", response_model=None)
-async def rag_chat(body: RagChatRequest, container: ContainerDep) -> JSONResponse | StreamingResponse:
+_RESPONSES: dict[int | str, dict] = {
+    200: {"description": "The answer as JSON, or with `stream: true` as server-sent events "
+                         "(`sources`, `token`, `done`, `error`)",
+          "content": {"application/json": {"schema": {"type": "object"}},
+                      "text/event-stream": {"schema": {
+                          "type": "object", "required": ["event", "data"], "properties": {
+                              "event": {"enum": ["sources", "token", "done", "error"]},
+                              "data": {"type": "string", "description": "a JSON object"}}}}}},
+    **documented(400, 401, 403, 404, 422, 429, 502, 503),
+}
+
+
+@router.post("/api/rag-chat", response_model=None, responses=_RESPONSES)
+async def rag_chat(body: RagChatRequest, container: ContainerDep, principal: Viewer
+                   ) -> JSONResponse | StreamingResponse:
+    """Answer from the documents the caller may read. 404: the requested model is unknown."""
     # Retrieval and opening the generation happen before any byte is sent,
     # so an unknown model or a dead fleet still gets a proper status code.
-    answer = await container.rag.ask(_question(body))
+    answer = await container.rag.ask(_question(body, principal))
     if body.stream:
-        return SettledStreamingResponse(_events(answer), answer.abandon, media_type="text/event-stream",
+        return SettledStreamingResponse(_events(answer, principal), answer.abandon, media_type="text/event-stream",
                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     async with contextlib.aclosing(answer.pieces()) as pieces:
         async for _ in pieces:
@@ -41,7 +57,7 @@ async def rag_chat(body: RagChatRequest, container: ContainerDep) -> JSONRespons
     return JSONResponse(answer.metadata())  # plain JSON types already: skip FastAPI's encoder
 
 
-async def _events(answer: Answer) -> AsyncIterator[bytes]:
+async def _events(answer: Answer, principal: Principal) -> AsyncIterator[bytes]:
     yield sse_event("sources", {"sources": answer.sources})
     try:
         # If the client goes away, closing the pieces cancels the upstream generation at once.
@@ -49,10 +65,10 @@ async def _events(answer: Answer) -> AsyncIterator[bytes]:
             async for piece in pieces:
                 yield sse_event("token", {"text": piece})
     except TSAError as exc:
-        yield sse_event("error", error_body(exc.code, exc.message)["error"])
+        yield sse_event("error", error_body(exc.code, visible_message(exc, principal))["error"])
         return
     except Exception as exc:  # the status line is gone; the client learns of it in-band
         log.exception("stream failed")
-        yield sse_event("error", {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"})
+        yield sse_event("error", {"code": "internal_error", "message": "an unexpected error occurred; it has been logged"})
         return
     yield sse_event("done", answer.metadata())

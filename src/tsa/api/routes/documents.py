@@ -1,22 +1,26 @@
-"""Upload (processed in the background), list, show and delete documents."""
+"""Upload (processed in the background), list, show and delete documents, within the caller's collections."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from tsa.access import DEFAULT_COLLECTION, Principal
+from tsa.api.auth import Editor, Viewer, client_address
 from tsa.api.deps import ContainerDep
-from tsa.errors import InvalidRequest, PayloadTooLarge
+from tsa.api.errors import documented
+from tsa.container import Container
+from tsa.errors import Forbidden, InvalidRequest, InvalidValue, NotFound, PayloadTooLarge
 from tsa.records import DocumentInfo
 
 router = APIRouter()
 # Multipart boundaries and part headers around the file itself.
-_MULTIPART_OVERHEAD_BYTES = 16 * 1024
+MULTIPART_OVERHEAD_BYTES = 16 * 1024
 
 
 def document_json(info: DocumentInfo) -> dict[str, Any]:
@@ -30,44 +34,79 @@ def document_json(info: DocumentInfo) -> dict[str, Any]:
 async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(f"{upload.filename} is larger than the {limit}-byte limit (MAX_UPLOAD_BYTES)")
+        raise PayloadTooLarge(f"the file is larger than the {limit}-byte limit (MAX_UPLOAD_BYTES)")
     return data
 
 
-@router.post("/api/documents", status_code=202)
-async def upload_document(request: Request, file: UploadFile, container: ContainerDep) -> JSONResponse:
+async def _editable_collection(container: Container, principal: Principal, name: str) -> int:
+    """The collection's id if the caller may add to it; unknown and unreadable look the same."""
+    collection_id = await container.access.collections.id_of(name)
+    if collection_id is None or not principal.can_read(collection_id):
+        raise NotFound(f"collection {name!r} not found")
+    if not principal.can_edit(collection_id):
+        raise Forbidden(f"you may read collection {name!r} but not change it")
+    return collection_id
+
+
+def _checked_name(filename: str | None) -> str:
+    if not filename:
+        raise InvalidRequest("the upload needs a file name")
+    if "\x00" in filename:
+        raise InvalidValue("the file name must not contain a NUL character")
+    return filename
+
+
+@router.post("/api/documents", status_code=202,
+             responses={200: {"description": "Identical content is already in the collection"},
+                        **documented(400, 401, 403, 404, 413, 415, 422, 429)})
+async def upload_document(request: Request, file: UploadFile, container: ContainerDep, principal: Editor,
+                          collection: Annotated[str, Form(max_length=100)] = DEFAULT_COLLECTION) -> JSONResponse:
+    """Add a document to a collection the caller may edit (``collection``, by name)."""
     limit = container.settings.max_upload_bytes
     declared = int(request.headers.get("content-length") or 0)
-    if declared > limit + _MULTIPART_OVERHEAD_BYTES:
+    if declared > limit + MULTIPART_OVERHEAD_BYTES:
         raise PayloadTooLarge(f"the upload is {declared} bytes; the limit is {limit} (MAX_UPLOAD_BYTES)")
-    if not file.filename:
-        raise InvalidRequest("the upload needs a file name")
+    name = _checked_name(file.filename)
+    if "\x00" in collection:
+        raise InvalidValue("the collection name must not contain a NUL character")
+    collection_id = await _editable_collection(container, principal, collection)
     data = await _read_limited(file, limit)
-    submission = await container.pipeline.submit(file.filename, data)
+    replacing = await container.documents.source_is_live(name, collection_id)
+    submission = await container.pipeline.submit(name, data, collection_id)
     body = {"document_id": str(submission.document_id), "status": submission.status,
             "duplicate": submission.duplicate}
     if submission.duplicate:
         return JSONResponse(body, status_code=200)
-    task = asyncio.create_task(container.pipeline.process(submission.document_id, file.filename, data))
+    await container.access.audit.record("document.replace" if replacing else "document.upload", principal,
+                                        target=str(submission.document_id), address=client_address(request),
+                                        source=name, collection=collection, bytes=len(data))
+    task = asyncio.create_task(container.pipeline.process(submission.document_id, name, data))
     tasks: set[asyncio.Task[Any]] = request.app.state.background
     tasks.add(task)
     task.add_done_callback(tasks.discard)
     return JSONResponse(body, status_code=202, headers={"Location": f"/api/documents/{submission.document_id}"})
 
 
-@router.get("/api/documents")
-async def list_documents(container: ContainerDep, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InvalidRequest("limit must be 1..1000 and offset ≥ 0")
-    return {"documents": [document_json(d) for d in await container.documents.list(limit, offset)]}
+@router.get("/api/documents", responses=documented(401, 403, 422, 429))
+async def list_documents(container: ContainerDep, principal: Viewer,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                         offset: Annotated[int, Query(ge=0, le=2**31)] = 0) -> dict[str, Any]:
+    documents = await container.documents.list(principal.scope.readable, limit, offset)
+    return {"documents": [document_json(d) for d in documents]}
 
 
-@router.get("/api/documents/{document_id}")
-async def get_document(document_id: uuid.UUID, container: ContainerDep) -> dict[str, Any]:
-    return document_json(await container.documents.get(document_id))
+@router.get("/api/documents/{document_id}", responses=documented(401, 403, 404, 422, 429))
+async def get_document(document_id: uuid.UUID, container: ContainerDep, principal: Viewer) -> dict[str, Any]:
+    return document_json(await container.documents.get(document_id, principal.scope.readable))
 
 
-@router.delete("/api/documents/{document_id}", status_code=204)
-async def delete_document(document_id: uuid.UUID, container: ContainerDep) -> Response:
+@router.delete("/api/documents/{document_id}", status_code=204, responses=documented(401, 403, 404, 422, 429))
+async def delete_document(document_id: uuid.UUID, request: Request, container: ContainerDep,
+                          principal: Editor) -> Response:
+    document = await container.documents.get(document_id, principal.scope.readable)
+    if not principal.can_edit(document.collection_id):
+        raise Forbidden("you may read this document's collection but not change it")
     await container.documents.delete(document_id)
+    await container.access.audit.record("document.delete", principal, target=str(document_id),
+                                        address=client_address(request), source=document.source)
     return Response(status_code=204)

@@ -13,11 +13,36 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from tsa.access import Principal
+from tsa.api.auth import Viewer, ViewerOnly
 from tsa.api.deps import ContainerDep
+from tsa.api.errors import documented, visible_message
 from tsa.api.streaming import SettledStreamingResponse
 from tsa.errors import InvalidRequest, TSAError
 
 router = APIRouter()
+_OLLAMA_ERROR = {"content": {"application/json": {"schema": {
+    "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
+# Access errors come before the route and keep the service's shape; the route's own errors are Ollama's.
+_ERRORS: dict[int | str, dict[str, Any]] = {**documented(401, 403, 429), **{
+    status: {**_OLLAMA_ERROR, "description": text} for status, text in (
+        (400, "Malformed request"), (404, "Unknown model"), (502, "An instance answered with an error"),
+        (503, "No instance could take the call"))}}
+
+
+def _body_schema(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a body these routes read themselves (Ollama's own, so extra fields pass through)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": required, "properties": properties}}}}}
+
+
+_MODEL = {"type": "string", "minLength": 1}
+_EMBED_BODY = _body_schema(["model"], {"model": _MODEL, "input": {
+    "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}})
+_EMBEDDINGS_BODY = _body_schema(["model"], {"model": _MODEL, "prompt": {"type": "string"}})
+_CHAT_BODY = _body_schema(["model"], {"model": _MODEL, "stream": {"type": "boolean"}, "messages": {
+    "type": "array", "items": {"type": "object", "required": ["role", "content"], "properties": {
+        "role": {"type": "string"}, "content": {"type": "string"}}}}, "options": {"type": "object"}})
 _PASSED_THROUGH = ("keep_alive", "format", "tools", "think")
 
 
@@ -31,18 +56,18 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def _ollama_errors(handler: Callable[[], Awaitable[Response]]) -> Response:
+async def _ollama_errors(handler: Callable[[], Awaitable[Response]], principal: Principal) -> Response:
     """Ollama clients expect ``{"error": "message"}``; keep the status and Retry-After."""
     try:
         return await handler()
     except TSAError as exc:
         retry_after = getattr(exc, "retry_after_s", None)
-        return JSONResponse({"error": exc.message}, status_code=exc.status,
+        return JSONResponse({"error": visible_message(exc, principal)}, status_code=exc.status,
                             headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
 
 
-@router.post("/api/embed")
-async def embed(request: Request, container: ContainerDep) -> Response:
+@router.post("/api/embed", responses=_ERRORS, openapi_extra=_EMBED_BODY)
+async def embed(request: Request, container: ContainerDep, principal: Viewer) -> Response:
     async def handle() -> Response:
         body = await _body(request)
         texts = body.get("input", "")
@@ -52,21 +77,25 @@ async def embed(request: Request, container: ContainerDep) -> Response:
         result = await container.fleet.embed(body["model"], texts)
         return JSONResponse({"model": body["model"], "embeddings": result.embeddings})
 
-    return await _ollama_errors(handle)
+    return await _ollama_errors(handle, principal)
 
 
-@router.post("/api/embeddings")
-async def embeddings(request: Request, container: ContainerDep) -> Response:
+@router.post("/api/embeddings", responses=_ERRORS, openapi_extra=_EMBEDDINGS_BODY)
+async def embeddings(request: Request, container: ContainerDep, principal: Viewer) -> Response:
     async def handle() -> Response:
         body = await _body(request)
         result = await container.fleet.embed(body["model"], [str(body.get("prompt", ""))])
         return JSONResponse({"embedding": result.embeddings[0]})
 
-    return await _ollama_errors(handle)
+    return await _ollama_errors(handle, principal)
 
 
-@router.post("/api/chat")
-async def chat(request: Request, container: ContainerDep) -> Response:
+@router.post("/api/chat", responses={
+    200: {"description": "NDJSON stream (default) or one JSON object with `stream: false`",
+          "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                      "application/json": {"schema": {"type": "object"}}}}, **_ERRORS},
+    openapi_extra=_CHAT_BODY)
+async def chat(request: Request, container: ContainerDep, principal: Viewer) -> Response:
     async def handle() -> Response:
         body = await _body(request)
         messages = body.get("messages", [])
@@ -79,7 +108,7 @@ async def chat(request: Request, container: ContainerDep) -> Response:
                                             media_type="application/x-ndjson")
         return JSONResponse(await _collect(stream.chunks))
 
-    return await _ollama_errors(handle)
+    return await _ollama_errors(handle, principal)
 
 
 async def _ndjson(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
@@ -102,13 +131,13 @@ async def _collect(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
     return final
 
 
-@router.get("/api/tags")
+@router.get("/api/tags", dependencies=[ViewerOnly], responses=_ERRORS)
 async def tags(container: ContainerDep) -> dict[str, Any]:
     names = sorted({m for i in container.fleet.instances for m in (i.models_available or ())})
     return {"models": [{"name": n, "model": n} for n in names]}
 
 
-@router.get("/api/version")
+@router.get("/api/version", dependencies=[ViewerOnly], responses=_ERRORS)
 async def version() -> dict[str, str]:
     from tsa import __version__
 

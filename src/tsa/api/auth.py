@@ -1,0 +1,151 @@
+"""Who is calling: API keys (``Authorization: Bearer`` or ``X-API-Key``) or a session cookie.
+
+Every route declares its gate — ``Public``, ``Viewer``, ``Editor`` or ``Admin`` — as a dependency;
+a test walks the route table and fails on a route without one. A gate authenticates, checks
+the role, checks CSRF on cookie-authenticated writes, takes a token from the rate limits, and
+leaves the principal on ``request.state`` for logging and metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
+
+from tsa import metrics
+from tsa.access import Bucket, Principal, Role, csrf_matches, retry_after_header
+from tsa.api.deps import ContainerDep
+from tsa.container import Container
+from tsa.errors import Forbidden, RateLimited, Unauthorized
+
+SESSION_COOKIE = "tsa_session"
+CSRF_COOKIE = "tsa_csrf"
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def presented_key(request: Request) -> str | None:
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+    return request.headers.get("x-api-key")
+
+
+async def authenticate(request: Request, container: Container) -> Principal:
+    """The caller, or Unauthorized for missing or bad credentials (never saying which part was wrong)."""
+    principals = container.access.principals
+    key = presented_key(request)
+    if key is not None:
+        principal = await principals.by_key(key) if key else None
+    elif session := request.cookies.get(SESSION_COOKIE):
+        principal = await principals.by_session(session)
+        if principal is not None and request.method not in _SAFE_METHODS and not csrf_matches(
+                request.headers.get(CSRF_HEADER), principal.csrf_token):
+            metrics.AUTH_EVENTS.labels("forbidden").inc()
+            raise Forbidden(f"a signed-in browser must send the {CSRF_HEADER} header it was given at sign-in")
+    else:
+        principal = None
+    if principal is None:
+        metrics.AUTH_EVENTS.labels("failure").inc()
+        raise Unauthorized("sign in, or send an API key (Authorization: Bearer <key> or X-API-Key)"
+                           if key is None and SESSION_COOKIE not in request.cookies
+                           else "the API key or session is not valid (wrong, revoked, expired or signed out)")
+    return principal
+
+
+def rate_buckets(principal: Principal, container: Container) -> list[Bucket]:
+    settings = container.settings
+    buckets = [Bucket(f"user:{principal.user_id}", settings.rate_limit_user_per_minute, settings.rate_limit_burst)]
+    if principal.key_id is not None:
+        buckets.append(Bucket(f"key:{principal.key_id}", settings.rate_limit_key_per_minute,
+                              settings.rate_limit_burst))
+    return buckets
+
+
+class Gate:
+    """A route's access rule: ``None`` lets anyone in, a role lets in that role and those above it."""
+
+    def __init__(self, required: Role | None) -> None:
+        self.required = required
+
+    def __repr__(self) -> str:
+        return f"Gate({self.required.name if self.required else 'public'})"
+
+    async def __call__(self, request: Request, container: ContainerDep) -> Principal | None:
+        if self.required is None:
+            return None
+        principal = await authenticate(request, container)
+        request.state.principal = principal
+        if not principal.may(self.required):
+            metrics.AUTH_EVENTS.labels("forbidden").inc()
+            raise Forbidden(f"this needs the {self.required.name} role; you are {principal.role.name}")
+        wait_s = await container.access.limiter.wait_s(rate_buckets(principal, container))
+        if wait_s:
+            metrics.AUTH_EVENTS.labels("rate_limited").inc()
+            raise RateLimited("too many requests; slow down", retry_after_header(wait_s))
+        metrics.AUTH_EVENTS.labels("success").inc()
+        return principal
+
+
+PUBLIC, VIEWER, EDITOR, ADMIN = Gate(None), Gate(Role.viewer), Gate(Role.editor), Gate(Role.admin)
+Public = Depends(PUBLIC)
+Viewer = Annotated[Principal, Depends(VIEWER)]
+Editor = Annotated[Principal, Depends(EDITOR)]
+Admin = Annotated[Principal, Depends(ADMIN)]
+# For routes that need the gate but not the principal itself.
+ViewerOnly, EditorOnly, AdminOnly = Depends(VIEWER), Depends(EDITOR), Depends(ADMIN)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def api_routes(routes: list[BaseRoute]) -> list[APIRoute]:
+    """Every API route, flattened (newer FastAPI keeps included routers as nodes of their own)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (included := getattr(route, "original_router", None)) is not None:
+            found += api_routes(included.routes)
+    return found
+
+
+def route_gate(route: APIRoute) -> Gate | None:
+    """The route's access rule: the Gate among its dependencies, at any depth (None: it has none)."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Gate):
+            return dependant.call
+        pending.extend(dependant.dependencies)
+    return None
+
+
+SECURITY_SCHEMES = {
+    "apiKey": {"type": "http", "scheme": "bearer", "description": "An API key: Authorization: Bearer tsa_…"},
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                "description": f"From POST /api/auth/login; writes also need the {CSRF_HEADER} header"},
+}
+
+
+def document_security(schema: dict, routes: list[BaseRoute]) -> dict:
+    """Say in the OpenAPI schema which operations need credentials, and which role."""
+    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    for route in api_routes(routes):
+        gate = route_gate(route)
+        for method in route.methods:
+            operation = schema["paths"].get(route.path, {}).get(method.lower())
+            if operation is None or gate is None:
+                continue
+            if gate.required is None:
+                operation["security"] = []
+            else:
+                operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+                operation["description"] = (f"Needs the {gate.required.name} role or above. "
+                                            + operation.get("description", "")).strip()
+    return schema
