@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import summary_ms, table, tsa_serve
+from bench.common import UNLIMITED, Served, summary_ms, table, tsa_serve
 from tsa.runtime.children import stop
 from tsa.runtime.engine_process import start_engine
 
@@ -73,7 +73,7 @@ local bodies = {%s}
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("POST", "/api/rag-chat", {["Content-Type"] = "application/json"}, bodies[(n %% #bodies) + 1])
+  return wrk.format("POST", "/api/rag-chat", {["Content-Type"] = "application/json"%s}, bodies[(n %% #bodies) + 1])
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d\\n", latency:percentile(50), latency:percentile(95),
@@ -83,30 +83,33 @@ end
 """
 
 
-def wrk(base: str, bodies: list[dict], clients: int, seconds: int, home: Path) -> list[object]:
+def wrk(served: Served, bodies: list[dict], clients: int, seconds: int, home: Path) -> list[object]:
     """Drive the load with wrk (C, 2 threads): a Python load generator would eat the CPU it measures."""
     script = home / "rag.lua"
-    script.write_text(WRK_SCRIPT % ", ".join("[[" + json.dumps(b) + "]]" for b in bodies))
+    headers = "".join(f', ["{k}"] = "{v}"' for k, v in served.headers.items())
+    script.write_text(WRK_SCRIPT % (", ".join("[[" + json.dumps(b) + "]]" for b in bodies), headers))
+    base = served.base
     output = subprocess.run(["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds}s", "--timeout", "120s", "-s", str(script),
                              base], capture_output=True, text=True, check=True).stdout
     p50, p95, p99, requests, duration_us, errors = map(int, output.split("RESULT")[1].split())
     return [requests, p50 / 1000, p95 / 1000, p99 / 1000, requests / (duration_us / 1e6), errors]
 
 
-async def latency_wrk(base: str, clients: int, home: Path) -> str:
-    async with httpx.AsyncClient(base_url=base, timeout=300) as http:
+async def latency_wrk(served: Served, clients: int, home: Path) -> str:
+    async with httpx.AsyncClient(base_url=served.base, timeout=300, headers=served.headers) as http:
         await upload(http, MANUAL)
         bodies = [{"query": q, "max_tokens": 32} for q in QUESTIONS]
         await load(http, bodies, clients)  # fill the caches
-    rows = [[f"cached (all layers hit), {n} clients", *wrk(base, bodies, n, 10, home)] for n in (1, 10)]
-    rows.append([f"cached (all layers hit), {clients} clients", *wrk(base, bodies, clients, 15, home)])
+    rows = [[f"cached (all layers hit), {n} clients", *wrk(served, bodies, n, 10, home)] for n in (1, 10)]
+    rows.append([f"cached (all layers hit), {clients} clients", *wrk(served, bodies, clients, 15, home)])
     rows.append([f"no-cache, {clients} clients",
-                 *wrk(base, [{**b, "cache": "no-cache"} for b in bodies], clients, 30, home)])
+                 *wrk(served, [{**b, "cache": "no-cache"} for b in bodies], clients, 30, home)])
     return table(["path", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"], rows)
 
 
-async def latency(base: str, clients: int, cached_requests: int, uncached_requests: int) -> str:
-    async with httpx.AsyncClient(base_url=base, timeout=300, limits=httpx.Limits(max_connections=100)) as http:
+async def latency(served: Served, clients: int, cached_requests: int, uncached_requests: int) -> str:
+    async with httpx.AsyncClient(base_url=served.base, timeout=300, limits=httpx.Limits(max_connections=100),
+                                 headers=served.headers) as http:
         await upload(http, MANUAL)
         bodies = [{"query": q, "max_tokens": 32} for q in QUESTIONS]
         await load(http, bodies, clients)  # fill the caches
@@ -120,10 +123,10 @@ async def latency(base: str, clients: int, cached_requests: int, uncached_reques
     return table(["path", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"], rows)
 
 
-async def hit_rates(base: str, clients: int, requests: int, seed: int = 7) -> str:
+async def hit_rates(served: Served, clients: int, requests: int, seed: int = 7) -> str:
     """60% repeated questions, 20% new questions on the same document, 20% after it changes."""
     rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=base, timeout=300) as http:
+    async with httpx.AsyncClient(base_url=served.base, timeout=300, headers=served.headers) as http:
         await http.post("/api/advanced-cache-stats/reset")
         repeated = [{"query": q, "max_tokens": 32} for q in QUESTIONS]
         before_update = [rng.choice(repeated) if rng.random() < 0.75 else
@@ -152,17 +155,17 @@ async def main() -> None:
         engine_url, engine = start_engine(Path(tmp), 1, 0, 60.0,
                                           ["--bench", "--bench-embed-ms", "5", "--bench-token-ms", "5"])
         env = {"OLLAMA_INSTANCES": engine_url, "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat",
-               "MIN_SIMILARITY": "-1", "INSTANCE_MAX_CONCURRENCY": "8"}
+               "MIN_SIMILARITY": "-1", "INSTANCE_MAX_CONCURRENCY": "8", **UNLIMITED}
         try:
-            with tsa_serve(env) as base:
+            with tsa_serve(env) as served:
                 print(f"# Cache benchmark — {args.clients} concurrent clients, /api/rag-chat over HTTP\n")
                 if shutil.which("wrk"):
-                    print(await latency_wrk(base, args.clients, Path(tmp)), "\n")
+                    print(await latency_wrk(served, args.clients, Path(tmp)), "\n")
                 else:  # slower: the load generator shares the CPU with the service
-                    print(await latency(base, args.clients, args.cached_requests, args.uncached_requests), "\n")
-            with tsa_serve(env) as base:
+                    print(await latency(served, args.clients, args.cached_requests, args.uncached_requests), "\n")
+            with tsa_serve(env) as served:
                 print("## Mixed workload: 60% repeated, 20% new questions, 20% after a document update\n")
-                print(await hit_rates(base, args.clients, args.workload_requests), "\n")
+                print(await hit_rates(served, args.clients, args.workload_requests), "\n")
         finally:
             stop(engine)
 

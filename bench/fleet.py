@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import free_port, summary_ms, table
+from bench.common import UNLIMITED, free_port, summary_ms, table
 from tsa.errors import TSAError
 from tsa.fleet import Fleet, FleetOptions, InstanceConfig, OllamaClient
 from tsa.runtime.children import stop
@@ -64,7 +64,7 @@ def start_tsa(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]
     port = free_port()
     env = {**os.environ, "TSA_HOME": str(home / "tsa"), "OLLAMA_INSTANCES": ",".join(urls),
            "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat", "INSTANCE_MAX_CONCURRENCY": "8",
-           "QUEUE_MAX_WAITING": "4096"}
+           "QUEUE_MAX_WAITING": "4096", **UNLIMITED}
     log = open(home / "tsa.log", "w")  # noqa: SIM115 - owned by the process
     process = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port), "--log-level", "warning"],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -111,6 +111,7 @@ async def overhead(home: Path, litellm: str | None, requests: int) -> str:
     rows = []
     try:
         await wait_http(f"{tsa_url}/ready")
+        tsa_key = {"Authorization": f"Bearer {(home / 'tsa' / 'admin.key').read_text().strip()}"}
         if lite_url:
             await wait_http(f"{lite_url}/health/liveliness")
         fleet = Fleet([InstanceConfig(u, max_concurrency=8) for u in urls], FleetOptions(queue_max_waiting=4096))
@@ -122,7 +123,8 @@ async def overhead(home: Path, litellm: str | None, requests: int) -> str:
             paths: dict[str, Call] = {
                 "direct (client round-robin)": lambda: clients[next(turn) % 2].embed("bench-embed", body["input"]),
                 "tsa fleet, in process": lambda: fleet.embed("bench-embed", body["input"]),
-                "tsa proxy, HTTP /api/embed": lambda: _ok(http.post(f"{tsa_url}/api/embed", json=body)),
+                "tsa proxy, HTTP /api/embed": lambda: _ok(http.post(f"{tsa_url}/api/embed", json=body,
+                                                                    headers=tsa_key)),
             }
             if lite_url:
                 paths["LiteLLM proxy, /v1/embeddings"] = lambda: _ok(http.post(

@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--max-tokens", type=int, default=128)
     args = parser.parse_args()
-    with tsa_serve() as base, httpx.Client(base_url=base, timeout=300) as http:
+    with tsa_serve() as served, httpx.Client(base_url=served.base, timeout=300, headers=served.headers) as http:
         ingest_rows, _ = bench_ingest(http, args.ingest_runs)
         search_rows = bench_search(http, args.queries)
         chat_rows = bench_chat(http, args.questions, args.max_tokens)
