@@ -16,8 +16,9 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import random
+import re
+import statistics
 import subprocess
 import tempfile
 import time
@@ -28,7 +29,7 @@ from pathlib import Path
 import httpx
 
 from bench.cache import MANUAL, QUESTIONS, load, upload, wrk
-from bench.common import ROOT, UNLIMITED, summary_ms, table, tsa_serve
+from bench.common import ROOT, UNLIMITED, cpu_seconds, summary_ms, table, tsa_serve
 from tsa.config import Settings
 from tsa.runtime import database_only
 from tsa.runtime.children import stop
@@ -46,22 +47,46 @@ VOCABULARY = WORDS + [f"term{n}" for n in range(5000)]
 
 # --- 1. cached answers over HTTP ---------------------------------------------------------------
 
-def _worktree(rev: str, where: Path) -> Path:
+def _worktree(rev: str, where: Path, async_deps: bool) -> Path:
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), rev], check=True,
                    capture_output=True)
+    if async_deps:  # this version's other per-request saving, so that only access is compared
+        deps = where / "src" / "tsa" / "api" / "deps.py"
+        deps.write_text(deps.read_text().replace("def get_container(", "async def get_container("))
     return where
 
 
-async def _cached_rows(label: str, env: dict[str, str], home: Path) -> list[list[object]]:
+async def _cached_rows(label: str, env: dict[str, str], home: Path, seconds: int) -> list[list[object]]:
     with tsa_serve(env) as served:
         async with httpx.AsyncClient(base_url=served.base, timeout=300, headers=served.headers) as http:
             await upload(http, MANUAL)
             bodies = [{"query": q, "max_tokens": 32} for q in QUESTIONS]
             await load(http, bodies, 10)  # fill the caches
-        return [[label, clients, *wrk(served, bodies, clients, 10, home)] for clients in (1, 10)]
+        rows = []
+        for clients in (1, 10):
+            before = cpu_seconds(served.pid)
+            measured = wrk(served, bodies, clients, seconds, home)
+            # CPU per answer of tsa, PostgreSQL and Redis together: steady whatever the host's noise.
+            rows.append([label, clients, *measured, 1000 * (cpu_seconds(served.pid) - before) / measured[0]])
+        return rows
 
 
-async def cached_answers(baseline_rev: str | None, rounds: int) -> str:
+def _medians(rows: list[list[object]], labels: list[str]) -> list[list[object]]:
+    """Per version and client count: the median over rounds of p50 and req/s, and the ratio to the first."""
+    summary = []
+    for clients in (1, 10):
+        base: tuple[float, float, float] | None = None
+        for label in labels:
+            mine = [r for r in rows if r[0] == label and r[1] == clients]
+            p50 = statistics.median(float(r[3]) for r in mine)
+            rps = statistics.median(float(r[6]) for r in mine)
+            cpu = statistics.median(float(r[8]) for r in mine)
+            base = base or (p50, rps, cpu)
+            summary.append([label, clients, len(mine), p50, p50 - base[0], rps, rps / base[1], cpu, cpu / base[2]])
+    return summary
+
+
+async def cached_answers(baseline_rev: str | None, async_deps: bool, rounds: int, seconds: int) -> str:
     with tempfile.TemporaryDirectory(prefix="tsa-access-bench-") as tmp:
         home = Path(tmp)
         engine_url, engine = start_engine(home, 1, 0, 60.0, ["--bench", "--bench-embed-ms", "5",
@@ -70,19 +95,24 @@ async def cached_answers(baseline_rev: str | None, rounds: int) -> str:
                "MIN_SIMILARITY": "-1", "INSTANCE_MAX_CONCURRENCY": "8", **UNLIMITED}
         versions = [("this version (API key)", env)]
         if baseline_rev:
-            tree = _worktree(baseline_rev, home / "baseline")
-            versions.insert(0, (f"{baseline_rev} (no accounts)", {**env, "PYTHONPATH": str(tree / "src")}))
+            tree = _worktree(baseline_rev, home / "baseline", async_deps)
+            label = f"{baseline_rev}{' + async dependency' if async_deps else ''} (no accounts)"
+            versions.insert(0, (label, {**env, "PYTHONPATH": str(tree / "src")}))
         rows: list[list[object]] = []
         try:
-            for _ in range(rounds):
+            for _ in range(rounds):  # interleaved: the host's noise falls on both alike
                 for label, version_env in versions:
-                    rows += await _cached_rows(label, version_env, home)
+                    rows += await _cached_rows(label, version_env, home, seconds)
         finally:
             stop(engine)
             if baseline_rev:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(home / "baseline")],
                                capture_output=True)
-    return table(["version", "clients", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"], rows)
+    each = table(["version", "clients", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors",
+                  "CPU ms/answer"], rows)
+    summary = table(["version", "clients", "rounds", "median p50 ms", "p50 added ms", "median req/s",
+                     "req/s ratio", "CPU ms/answer", "CPU ratio"], _medians(rows, [label for label, _ in versions]))
+    return f"{summary}\n\nEach round:\n\n{each}"
 
 
 # --- 2. the collection filter in SQL ------------------------------------------------------------
@@ -163,18 +193,23 @@ async def retrieval(chunks: int, collections: int, queries: int) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-rev", default=None, help="git revision to compare with (e.g. 808c849)")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--baseline-async-deps", action="store_true",
+                        help="give the baseline this version's async container dependency too")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per row")
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--collections", type=int, default=50)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-sql", action="store_true")
     args = parser.parse_args()
     print(f"# Access benchmark — {os.cpu_count()} cores\n")
     if not args.skip_http:
-        print("## Cached /api/rag-chat (wrk, 10 s per row)\n")
-        print(await cached_answers(args.baseline_rev, args.rounds), "\n")
-    print(f"## Uncached retrieval SQL, {args.chunks} chunks in {args.collections} collections\n")
-    print(await retrieval(args.chunks, args.collections, args.queries), "\n")
+        print(f"## Cached /api/rag-chat (wrk, {args.seconds} s per row, {args.rounds} interleaved rounds)\n")
+        print(await cached_answers(args.baseline_rev, args.baseline_async_deps, args.rounds, args.seconds), "\n")
+    if not args.skip_sql:
+        print(f"## Uncached retrieval SQL, {args.chunks} chunks in {args.collections} collections\n")
+        print(await retrieval(args.chunks, args.collections, args.queries), "\n")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,21 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its children (tsa serve with its PostgreSQL and Redis)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def free_port() -> int:
     from tsa.runtime.children import free_port as pick
 
@@ -54,6 +69,7 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Served:
     base: str
+    pid: int
     # The first admin's key, which `tsa serve` creates on an empty embedded store (none for
     # releases before accounts existed, which ignore the header).
     headers: dict[str, str]
@@ -83,7 +99,7 @@ def tsa_serve(extra_env: dict[str, str] | None = None) -> Iterator[Served]:
                     pass
                 time.sleep(0.5)
             key_file = Path(home) / "admin.key"
-            yield Served(base, {"Authorization": f"Bearer {key_file.read_text().strip()}"}
+            yield Served(base, server.pid, {"Authorization": f"Bearer {key_file.read_text().strip()}"}
                          if key_file.exists() else {})
         finally:
             server.terminate()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -20,8 +19,8 @@ err = Console(stderr=True)
 
 def _with_accounts(work: Callable[[Any], Awaitable[None]]) -> None:
     from tsa.cli import _run, _settings
-    from tsa.store import create_pool, migrate
     from tsa.runtime import database_only
+    from tsa.store import create_pool, migrate
 
     settings = _settings()
 
@@ -110,7 +109,3 @@ def list_users() -> None:
         console.print(table)
 
     _with_accounts(work)
-
-
-def run_blocking(coro: Awaitable[Any]) -> Any:  # pragma: no cover - convenience for scripts
-    return asyncio.run(coro)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 import redis.asyncio as aioredis
 
-from tsa.access import Accounts, AuditLog, Collections, Principals, RateLimiter
+from tsa.access import Accounts, AuditLog, Collections, PrincipalCache, Principals, RateLimiter
 from tsa.config import Settings
 from tsa.dependencies import Probe, watching
 from tsa.errors import BackendError, BackendUnavailable
@@ -37,6 +37,7 @@ class Access:
     collections: Collections
     audit: AuditLog
     limiter: RateLimiter
+    principal_cache: PrincipalCache
 
 
 @dataclass
@@ -165,7 +166,8 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
                                   ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
                                   settings.max_upload_bytes)
         rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity)
-        access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis))
+        access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis),
+                        PrincipalCache())
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
                                      name="audit-prune")
         stack.push_async_callback(_cancel, pruner)

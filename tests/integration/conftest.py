@@ -128,6 +128,20 @@ def api_for():
 
 
 @pytest.fixture
+async def bench_engine(engines):
+    """One engine serving the benchmark models: fixed latency, deterministic text."""
+    return (await engines(1, "--bench-embed-ms", "2", "--bench-token-ms", "20"))[0]
+
+
+@pytest.fixture
+def bench_settings(settings, bench_engine):
+    settings.ollama_instances = [bench_engine.url]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    settings.min_similarity = -1.0  # benchmark vectors are random: let every hit count as relevant
+    return settings
+
+
+@pytest.fixture
 def service_for():
     """``async with service_for(settings) as (container, admin_api)``: the container too, to make users."""
 

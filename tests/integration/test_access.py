@@ -17,19 +17,6 @@ MANUAL_A = b"# Pump PA-1\n\n## Torque\n\nThe casing bolts of pump PA-1 need 25 N
 MANUAL_B = b"# Pump PB-2\n\n## Torque\n\nThe casing bolts of pump PB-2 need 90 N m. Team B only.\n"
 
 
-@pytest.fixture
-async def bench_engine(engines):
-    return (await engines(1, "--bench-embed-ms", "2", "--bench-token-ms", "5"))[0]
-
-
-@pytest.fixture
-def bench_settings(settings, bench_engine):
-    settings.ollama_instances = [bench_engine.url]
-    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
-    settings.min_similarity = -1.0  # benchmark vectors are random: let every hit count as relevant
-    return settings
-
-
 async def upload(client: httpx.AsyncClient, name: str, content: bytes, collection: str = "default") -> str:
     response = await client.post("/api/documents", files={"file": (name, content)}, data={"collection": collection})
     assert response.status_code == 202, response.text
@@ -162,6 +149,48 @@ async def test_a_revoked_key_is_refused_on_the_next_request(two_teams):
         assert (await expired.get("/api/auth/me")).status_code == 401
 
 
+async def test_a_change_on_one_replica_takes_effect_on_the_next_request_to_another(bench_settings, service_for):
+    """Replicas remember callers in memory; the access generation in PostgreSQL keeps them honest."""
+    async with service_for(bench_settings) as (container, first), service_for(bench_settings) as (_, second):
+        user = await new_user(container, "viewer", {"team-x": "read"})
+        team_x = await container.access.collections.id_of("team-x")
+        async with client_as(second, user["headers"]) as on_second:
+            assert team_x in (await on_second.get("/api/auth/me")).json()["collections"]["readable"]
+            assert (await first.delete(f"/api/collections/{team_x}/grants/users/{user['id']}")).status_code == 204
+            assert team_x not in (await on_second.get("/api/auth/me")).json()["collections"]["readable"]
+            key_id = (await first.get("/api/keys", params={"all_users": "true"})).json()["keys"][-1]["id"]
+            assert (await first.delete(f"/api/keys/{key_id}")).status_code == 200
+            assert (await on_second.get("/api/auth/me")).status_code == 401
+
+
+async def test_every_kind_of_access_change_advances_the_access_generation(bench_settings, service_for):
+    async with service_for(bench_settings) as (container, admin):
+        async def generation() -> int:
+            return int((await container.access.principals.generations()).access)
+
+        user = (await admin.post("/api/users", json={"username": f"gen-{uuid.uuid4().hex[:4]}"})).json()
+        changes = [
+            ("PATCH", f"/api/users/{user['id']}", {"role": "editor"}),
+            ("POST", "/api/collections", {"name": f"gen-{uuid.uuid4().hex[:4]}"}),
+            ("PUT", f"/api/collections/1/grants/users/{user['id']}", {"permission": "edit"}),
+            ("DELETE", f"/api/collections/1/grants/users/{user['id']}", None),
+            ("PATCH", "/api/collections/1", {"everyone": "read"}),
+        ]
+        group = (await admin.post("/api/groups", json={"name": f"gen-{uuid.uuid4().hex[:4]}"})).json()
+        changes += [("PUT", f"/api/groups/{group['id']}/members/{user['id']}", None),
+                    ("DELETE", f"/api/groups/{group['id']}/members/{user['id']}", None)]
+        key = (await admin.post("/api/keys", json={"name": "gen", "user_id": user["id"]})).json()
+        changes += [("DELETE", f"/api/keys/{key['id']}", None), ("DELETE", f"/api/users/{user['id']}", None)]
+        for method, path, body in changes:
+            before = await generation()
+            response = await admin.request(method, path, json=body)
+            assert response.status_code < 300, (method, path, response.text)
+            assert await generation() > before, (method, path)
+        before = await generation()
+        await admin.get("/api/documents")  # using a key (and noting its last use) changes nothing
+        assert await generation() == before
+
+
 async def test_keys_of_others_are_out_of_reach_for_non_admins(two_teams):
     _, admin, alice, bob = two_teams
     bobs_key = (await bob["client"].get("/api/keys")).json()["keys"][0]
@@ -232,6 +261,30 @@ async def test_rate_limits_answer_429_with_retry_after_and_count_it(bench_settin
         assert statuses[3].json()["error"]["code"] == "rate_limited"
         assert 1 <= int(statuses[3].headers["retry-after"]) <= 60
         assert await metric_value(admin, "tsa_auth_events_total", event="rate_limited") == before + 1
+
+
+async def test_rate_limits_are_shared_by_replicas_and_leases_are_taken_from_redis(services):
+    import redis.asyncio as aioredis
+
+    from tsa.access import Bucket, RateLimiter
+
+    redis = aioredis.from_url(services.redis_url)
+    try:
+        name = f"user:{uuid.uuid4().hex}"
+        strict = [Bucket(name, 1, 4)]  # a lease of one: every request asks Redis
+        replicas = [RateLimiter(redis), RateLimiter(redis)]
+        verdicts = [await replicas[n % 2].wait_s(strict) for n in range(6)]
+        assert [v == 0 for v in verdicts] == [True] * 4 + [False] * 2, "four tokens in all, not four each"
+        busy = [Bucket(f"user:{uuid.uuid4().hex}", 6000, 40)]  # 100/s: leases of 10
+        limiter = RateLimiter(redis)
+        assert await limiter.wait_s(busy) == 0
+        left = float(await redis.hget(f"tsa:v1:ratelimit:{busy[0].name}", "v"))
+        assert 30 <= left < 31, "one call took a lease of ten tokens"
+        for _ in range(9):  # spent locally, without asking Redis
+            assert await limiter.wait_s(busy) == 0
+        assert float(await redis.hget(f"tsa:v1:ratelimit:{busy[0].name}", "v")) == left
+    finally:
+        await redis.aclose()
 
 
 async def test_rate_limits_fail_open_when_redis_is_away():

@@ -24,19 +24,6 @@ Use CXO-32 compressor oil. Change the oil of the compressor every 1000 hours.
 """
 
 
-@pytest.fixture
-async def bench_engine(engines):
-    return (await engines(1, "--bench-embed-ms", "2", "--bench-token-ms", "20"))[0]
-
-
-@pytest.fixture
-def bench_settings(settings, bench_engine):
-    settings.ollama_instances = [bench_engine.url]
-    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
-    settings.min_similarity = -1.0  # benchmark vectors are random: let every hit count as relevant
-    return settings
-
-
 async def _upload(api, name: str, content: bytes) -> None:
     response = await api.post("/api/documents", files={"file": (name, content)})
     assert (await wait_until_processed(api, response.json()["document_id"]))["status"] == "ready"

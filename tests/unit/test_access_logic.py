@@ -110,3 +110,51 @@ def test_key_expiry_reads_an_iso_time_but_the_owner_stays_strict():
     assert KeyCreate.model_validate({"name": "ci", "expires_at": "2030-01-01T00:00:00Z"}).expires_at.year == 2030
     with pytest.raises(ValidationError):
         KeyCreate.model_validate({"name": "ci", "user_id": "3"})
+
+
+def _entry(access: str = "7", expires_at=None):
+    from tsa.access import Generations, Lookup, Principal, Scope
+
+    principal = Principal(1, "ana", Role.viewer, Scope(frozenset({1}), frozenset()), "key", key_id=2)
+    return Lookup(principal, Generations("s:1", access), expires_at)
+
+
+def test_a_remembered_caller_is_valid_only_while_access_is_unchanged_and_unexpired():
+    import datetime as dt
+
+    from tsa.access import still_valid
+
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    assert still_valid(_entry("7"), "7", now)
+    assert not still_valid(_entry("7"), "8", now)  # anything about access changed
+    assert not still_valid(_entry("7", now - dt.timedelta(seconds=1)), "7", now)  # the key or session expired
+    assert still_valid(_entry("7", now + dt.timedelta(hours=1)), "7", now)
+
+
+def test_the_principal_cache_forgets_the_least_recently_used_and_keys_on_digests():
+    from tsa.access import PrincipalCache, credential_digest
+
+    cache = PrincipalCache(max_entries=2)
+    first, second, third = (credential_digest("key", t) for t in ("a", "b", "c"))
+    assert credential_digest("key", "a") != credential_digest("session", "a") and len(first) == 32
+    cache.put(first, _entry())
+    cache.put(second, _entry())
+    assert cache.get(first) is not None  # now the most recently used
+    cache.put(third, _entry())
+    assert cache.get(second) is None and cache.get(first) is not None and len(cache) == 2
+    cache.drop(first)
+    assert cache.get(first) is None
+
+
+@pytest.mark.parametrize(("per_minute", "burst", "lease"), [
+    (1, 3, 1),  # slow buckets: every request asks Redis
+    (1200, 200, 5),  # a quarter of a second at 20 requests per second
+    (1e9, 10**6, 20),  # capped
+    (1e9, 8, 2),  # never more than a quarter of the burst
+])
+def test_lease_sizes_keep_replicas_close_to_the_shared_limit(per_minute, burst, lease):
+    from tsa.access import Bucket
+    from tsa.access.ratelimit import lease_size
+
+    assert lease_size([Bucket("user:1", per_minute, burst)]) == lease
+    assert lease_size([Bucket("user:1", 1e9, 10**6), Bucket("key:1", per_minute, burst)]) == lease

@@ -8,6 +8,9 @@ leaves the principal on ``request.state`` for logging and metrics.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,8 +18,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from tsa import metrics
-from tsa.access import Bucket, Principal, Role, csrf_matches, retry_after_header
-from tsa.api.deps import ContainerDep
+from tsa.access import (Bucket, Lookup, Principal, Role, credential_digest, csrf_matches, retry_after_header,
+                        still_valid)
 from tsa.container import Container
 from tsa.errors import Forbidden, RateLimited, Unauthorized
 
@@ -26,34 +29,87 @@ CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def presented_key(request: Request) -> str | None:
+@dataclass(frozen=True)
+class Credential:
+    kind: str  # "key" or "session"
+    token: str
+
+
+def presented_credential(request: Request) -> Credential | None:
+    """An API key (Authorization: Bearer, or X-API-Key) wins over a session cookie."""
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else ""
-    return request.headers.get("x-api-key")
+        return Credential("key", token.strip() if scheme.lower() == "bearer" else "")
+    if key := request.headers.get("x-api-key"):
+        return Credential("key", key)
+    if session := request.cookies.get(SESSION_COOKIE):
+        return Credential("session", session)
+    return None
 
 
-async def authenticate(request: Request, container: Container) -> Principal:
-    """The caller, or Unauthorized for missing or bad credentials (never saying which part was wrong)."""
+def _refused(credential: Credential | None) -> Unauthorized:
+    metrics.AUTH_EVENTS.labels("failure").inc()
+    if credential is None:
+        return Unauthorized("sign in, or send an API key (Authorization: Bearer <key> or X-API-Key)")
+    return Unauthorized("the API key or session is not valid (wrong, revoked, expired or signed out)")
+
+
+async def _look_up(container: Container, credential: Credential) -> Lookup | None:
     principals = container.access.principals
-    key = presented_key(request)
-    if key is not None:
-        principal = await principals.by_key(key) if key else None
-    elif session := request.cookies.get(SESSION_COOKIE):
-        principal = await principals.by_session(session)
-        if principal is not None and request.method not in _SAFE_METHODS and not csrf_matches(
-                request.headers.get(CSRF_HEADER), principal.csrf_token):
-            metrics.AUTH_EVENTS.labels("forbidden").inc()
-            raise Forbidden(f"a signed-in browser must send the {CSRF_HEADER} header it was given at sign-in")
-    else:
-        principal = None
-    if principal is None:
-        metrics.AUTH_EVENTS.labels("failure").inc()
-        raise Unauthorized("sign in, or send an API key (Authorization: Bearer <key> or X-API-Key)"
-                           if key is None and SESSION_COOKIE not in request.cookies
-                           else "the API key or session is not valid (wrong, revoked, expired or signed out)")
-    return principal
+    if not credential.token:
+        return None
+    if credential.kind == "key":
+        return await principals.by_key(credential.token)
+    return await principals.by_session(credential.token)
+
+
+async def authenticate(request: Request, container: Container) -> tuple[Principal, float]:
+    """The caller and the rate limits' verdict (seconds to wait, 0 to go ahead); Unauthorized for
+    missing or bad credentials, never saying which part was wrong.
+
+    A caller seen before costs one query (the generations, needed by the answer path anyway),
+    made while Redis takes the rate-limit token; otherwise the database is asked in full."""
+    credential = presented_credential(request)
+    if credential is None:
+        raise _refused(None)
+    access = container.access
+    digest = credential_digest(credential.kind, credential.token)
+    now = dt.datetime.now(dt.UTC)
+    entry = access.principal_cache.get(digest)
+    wait_s: float | None = None
+    if entry is not None:
+        buckets = rate_buckets(entry.principal, container)
+        if access.limiter.take_leased(buckets):
+            wait_s, generations = 0.0, await access.principals.generations()
+        else:  # ask Redis while PostgreSQL answers
+            limited = asyncio.ensure_future(access.limiter.wait_s(buckets))
+            try:
+                generations = await access.principals.generations()
+            finally:
+                wait_s = await limited  # never left running, whatever happened to the query
+        if not still_valid(entry, generations.access, now):
+            access.principal_cache.drop(digest)
+            entry = None
+        else:
+            entry.generations = generations
+            await access.principals.touch(entry, now)
+    if entry is None:
+        entry = await _look_up(container, credential)
+        if entry is None:
+            raise _refused(credential)
+        access.principal_cache.put(digest, entry)
+    if wait_s is None:
+        wait_s = await access.limiter.wait_s(rate_buckets(entry.principal, container))
+    request.state.corpus_generation = entry.generations.corpus
+    return entry.principal, wait_s
+
+
+def _check_csrf(request: Request, principal: Principal) -> None:
+    if principal.via == "session" and request.method not in _SAFE_METHODS and not csrf_matches(
+            request.headers.get(CSRF_HEADER), principal.csrf_token):
+        metrics.AUTH_EVENTS.labels("forbidden").inc()
+        raise Forbidden(f"a signed-in browser must send the {CSRF_HEADER} header it was given at sign-in")
 
 
 def rate_buckets(principal: Principal, container: Container) -> list[Bucket]:
@@ -74,15 +130,17 @@ class Gate:
     def __repr__(self) -> str:
         return f"Gate({self.required.name if self.required else 'public'})"
 
-    async def __call__(self, request: Request, container: ContainerDep) -> Principal | None:
+    async def __call__(self, request: Request) -> Principal | None:
         if self.required is None:
             return None
-        principal = await authenticate(request, container)
+        # The container from app state directly: one dependency fewer to solve on every request.
+        container: Container = request.app.state.container
+        principal, wait_s = await authenticate(request, container)
         request.state.principal = principal
+        _check_csrf(request, principal)
         if not principal.may(self.required):
             metrics.AUTH_EVENTS.labels("forbidden").inc()
             raise Forbidden(f"this needs the {self.required.name} role; you are {principal.role.name}")
-        wait_s = await container.access.limiter.wait_s(rate_buckets(principal, container))
         if wait_s:
             metrics.AUTH_EVENTS.labels("rate_limited").inc()
             raise RateLimited("too many requests; slow down", retry_after_header(wait_s))

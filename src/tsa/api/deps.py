@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from tsa.container import Container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: FastAPI runs a plain function dependency in its thread pool, a hand-off per request.
     return request.app.state.container
 
 

@@ -32,6 +32,8 @@ class Question:
     use_cache: bool = True
     # A stop at max_tokens is a complete answer only when the client chose the limit.
     max_tokens_requested: bool = False
+    # The corpus generation, when the caller has just read it (the API reads it with the access check).
+    generation: str | None = None
 
 
 @dataclass
@@ -111,7 +113,7 @@ class RagService:
     async def _ask(self, question: Question) -> Answer:
         started = time.perf_counter()
         model = question.model or self.chat_model
-        generation = await self.documents.generation()
+        generation = question.generation or await self.documents.generation()
         options = {"temperature": question.temperature, "num_predict": question.max_tokens}
         key = self.caches.answers.key({
             **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections),

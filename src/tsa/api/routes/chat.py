@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from tsa.access import Principal
@@ -23,8 +23,9 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-def _question(body: RagChatRequest, principal: Principal) -> Question:
-    return Question(query=body.query, collections=principal.scope.readable, max_context_chunks=body.max_context_chunks, model=body.model,
+def _question(body: RagChatRequest, principal: Principal, generation: str) -> Question:
+    return Question(query=body.query, collections=principal.scope.readable, generation=generation,
+                    max_context_chunks=body.max_context_chunks, model=body.model,
                     temperature=body.temperature, max_tokens=body.max_tokens, use_cache=body.cache != "no-cache",
                     max_tokens_requested="max_tokens" in body.model_fields_set)
 
@@ -42,12 +43,12 @@ _RESPONSES: dict[int | str, dict] = {
 
 
 @router.post("/api/rag-chat", response_model=None, responses=_RESPONSES)
-async def rag_chat(body: RagChatRequest, container: ContainerDep, principal: Viewer
+async def rag_chat(body: RagChatRequest, request: Request, container: ContainerDep, principal: Viewer
                    ) -> JSONResponse | StreamingResponse:
     """Answer from the documents the caller may read. 404: the requested model is unknown."""
     # Retrieval and opening the generation happen before any byte is sent,
     # so an unknown model or a dead fleet still gets a proper status code.
-    answer = await container.rag.ask(_question(body, principal))
+    answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation))
     if body.stream:
         return SettledStreamingResponse(_events(answer, principal), answer.abandon, media_type="text/event-stream",
                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

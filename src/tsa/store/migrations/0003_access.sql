@@ -95,3 +95,29 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX audit_log_action ON audit_log (action, at);
+
+-- Advanced in the same transaction as every change to who may read what (accounts, keys,
+-- sessions, groups, collections, grants). Replicas cache signed-in callers in memory and check
+-- this counter on every request (in the query that reads the corpus generation anyway), so a
+-- revoked key or a removed grant takes effect on the next request everywhere. Triggers, so that
+-- nothing, not even a change by hand in SQL, can be missed.
+INSERT INTO store_meta (key, value) VALUES ('access_generation', '0') ON CONFLICT (key) DO NOTHING;
+CREATE FUNCTION tsa_access_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE store_meta SET value = (value::bigint + 1)::text WHERE key = 'access_generation';
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_access AFTER UPDATE OF role, password_hash, disabled OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION tsa_access_changed();
+-- A new key or session is cached nowhere yet; last_used_at changes nothing.
+CREATE TRIGGER api_keys_access AFTER UPDATE OF revoked_at, expires_at, user_id, secret_hash OR DELETE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION tsa_access_changed();
+CREATE TRIGGER sessions_access AFTER DELETE ON sessions
+    FOR EACH ROW EXECUTE FUNCTION tsa_access_changed();
+CREATE TRIGGER group_members_access AFTER INSERT OR UPDATE OR DELETE ON group_members
+    FOR EACH ROW EXECUTE FUNCTION tsa_access_changed();
+CREATE TRIGGER collections_access AFTER INSERT OR UPDATE OR DELETE ON collections
+    FOR EACH ROW EXECUTE FUNCTION tsa_access_changed();
+CREATE TRIGGER collection_grants_access AFTER INSERT OR UPDATE OR DELETE ON collection_grants
+    FOR EACH ROW EXECUTE FUNCTION tsa_access_changed();
