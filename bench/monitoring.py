@@ -17,6 +17,7 @@ from prometheus_client import generate_latest
 
 from bench.common import table
 from tsa import metrics
+from tsa.access import Principal, Role, Scope
 from tsa.api.clients import ClientLabels
 from tsa.rag.question_types import classify_question
 
@@ -68,12 +69,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200_000)
     calls = parser.parse_args().calls
     labels = ClientLabels(100)
+    caller = Principal(1, "ana", Role.viewer, Scope(frozenset({1}), frozenset()), "key", key_id=12)
     fresh = classify_question.__wrapped__  # without the memo: a question seen for the first time
     costs = [
         ["classify a repeated question (memoized)", per_call_us(lambda n: classify_question(QUESTIONS[n % 8]), calls)],
         ["classify a new question", per_call_us(lambda n: fresh(QUESTIONS[n % 8]), calls)],
         ["client label (X-Client-Id)", per_call_us(lambda n: labels.label("van-12", None), calls)],
-        ["client label (X-API-Key, hashed)", per_call_us(lambda n: labels.label(None, "k-123"), calls)],
+        ["client label (signed-in user and key)", per_call_us(lambda n: labels.label(None, caller), calls)],
         ["HTTP metrics of one request", per_call_us(http_metrics, calls)],
         ["answer metrics of one cached answer", per_call_us(answer_metrics, calls)],
     ]
