@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,8 +19,6 @@ _COLUMNS = ("c.id, c.name, c.everyone, c.created_at,"
 
 
 def _json(row: asyncpg.Record) -> dict[str, Any]:
-    import json
-
     body = dict(row)
     body["created_at"] = body["created_at"].isoformat()
     if "grants" in body:

@@ -22,8 +22,9 @@ from tsa.config import Settings, load_settings
 from tsa.container import Container, open_container
 
 
-# Questions, settings and Ollama calls: generous for long chat histories, far below an upload.
-MAX_JSON_BODY_BYTES = 4 * 1024 * 1024
+# Questions, settings and Ollama calls: generous for long chat histories and images, cut off early
+# when a client streams without end.
+MAX_JSON_BODY_BYTES = 32 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
