@@ -25,7 +25,7 @@ from tsa.ingest import ChunkingParams, IngestPipeline
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService
 from tsa.runtime import Endpoints, embedded_services
-from tsa.store import DocumentStore, HybridRetriever, create_pool, ensure_embedding_space, migrate
+from tsa.store import DocumentStore, HybridRetriever, OriginalStore, create_pool, ensure_embedding_space, migrate
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class Container:
     fleet: Fleet
     embedder: FleetEmbedder
     documents: DocumentStore
+    originals: OriginalStore
     retriever: HybridRetriever
     pipeline: IngestPipeline
     rag: RagService
@@ -171,6 +172,6 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
                                      name="audit-prune")
         stack.push_async_callback(_cancel, pruner)
-        yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, retriever, pipeline, rag,
-                        caches, dependencies, access)
+        yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, OriginalStore(pool), retriever,
+                        pipeline, rag, caches, dependencies, access)
 

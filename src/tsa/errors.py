@@ -58,6 +58,14 @@ class PayloadTooLarge(TSAError):
     code, status = "payload_too_large", 413
 
 
+class RangeNotSatisfiable(TSAError):
+    code, status = "range_not_satisfiable", 416
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
 class UnsupportedDocument(TSAError):
     code, status = "unsupported_document", 415
 

@@ -27,6 +27,7 @@ EXAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
                                                     "data": {"collection": "no-such-collection"}}),
     ("GET", "/api/documents"): ("/api/documents", {}),
     ("GET", "/api/documents/{document_id}"): (f"/api/documents/{NOBODY}", {}),
+    ("GET", "/api/documents/{document_id}/file"): (f"/api/documents/{NOBODY}/file", {}),
     ("DELETE", "/api/documents/{document_id}"): (f"/api/documents/{NOBODY}", {}),
     ("POST", "/api/auth/login"): ("/api/auth/login", {"json": {"username": "nobody", "password": ""}}),  # 422
     ("POST", "/api/auth/logout"): ("/api/auth/logout", {}),

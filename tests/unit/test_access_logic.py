@@ -158,3 +158,4 @@ def test_lease_sizes_keep_replicas_close_to_the_shared_limit(per_minute, burst, 
 
     assert lease_size([Bucket("user:1", per_minute, burst)]) == lease
     assert lease_size([Bucket("user:1", 1e9, 10**6), Bucket("key:1", per_minute, burst)]) == lease
+

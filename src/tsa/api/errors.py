@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from tsa.access import Principal
-from tsa.errors import BackendError, BackendUnavailable, FleetSaturated, TSAError, Unauthorized
+from tsa.errors import (BackendError, BackendUnavailable, FleetSaturated, RangeNotSatisfiable, TSAError,
+                        Unauthorized)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ _DESCRIPTIONS = {
     400: "Malformed request (not JSON, or not the expected shape)", 401: "Missing or invalid credentials",
     403: "Signed in without the right (role, or CSRF token missing on a browser write)",
     404: "Not found, or not readable by the caller", 409: "Conflicts with the current state",
-    413: "Too large", 415: "Unsupported file type", 422: "Invalid field values",
+    413: "Too large", 415: "Unsupported file type", 416: "The range lies outside the file",
+    422: "Invalid field values",
     429: "Rate limit reached; see Retry-After", 502: "A language model server answered with an error",
     503: "A dependency is unavailable or saturated; see Retry-After when present",
 }
@@ -82,6 +84,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         if isinstance(exc, Unauthorized):
             headers.update(WWW_AUTHENTICATE)
+        if isinstance(exc, RangeNotSatisfiable):
+            headers["Content-Range"] = f"bytes */{exc.size}"
         return JSONResponse(error_body(exc.code, visible_message(exc, caller(request))), status_code=exc.status,
                             headers=headers or None)
 

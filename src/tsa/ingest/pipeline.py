@@ -60,7 +60,8 @@ class IngestPipeline:
         live = await self.store.find_ready_by_sha(sha256, collection_id)
         if live is not None:
             return Submission(live.id, "ready", duplicate=True)
-        document_id = await self.store.create_processing(name, sha256, doc_type, len(data), collection_id)
+        document_id = await self.store.create_processing(name, sha256, doc_type, len(data), collection_id,
+                                                         original=data)
         return Submission(document_id, "processing", duplicate=False)
 
     async def process(self, document_id: uuid.UUID, name: str, data: bytes,

@@ -3,8 +3,9 @@
 from tsa.store.documents import DocumentStore, PublishResult
 from tsa.store.embedding_space import embedding_text, ensure_embedding_space, reindex
 from tsa.store.migrate import migrate
+from tsa.store.originals import OriginalStore
 from tsa.store.pool import create_pool
 from tsa.store.search import HybridRetriever
 
-__all__ = ["DocumentStore", "HybridRetriever", "PublishResult", "create_pool", "embedding_text",
+__all__ = ["DocumentStore", "HybridRetriever", "OriginalStore", "PublishResult", "create_pool", "embedding_text",
            "ensure_embedding_space", "migrate", "reindex"]

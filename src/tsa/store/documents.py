@@ -11,6 +11,7 @@ import asyncpg
 from tsa.errors import NotFound
 from tsa.records import Chunk, DocumentInfo
 from tsa.store.identifiers import extract_identifiers
+from tsa.store.originals import drop_unused_originals, lock_original, store_original
 from tsa.store.pool import vector_literal
 
 _ADVANCE_GENERATION = ("UPDATE store_meta SET value = (value::bigint + 1)::text"
@@ -52,12 +53,17 @@ class DocumentStore:
             source, collection_id)
 
     async def create_processing(self, source: str, sha256: str, doc_type: str, size_bytes: int,
-                                collection_id: int) -> uuid.UUID:
+                                collection_id: int, original: bytes | None = None) -> uuid.UUID:
+        """The document's record and, in the same transaction, its original file (kept once per content)."""
         document_id = uuid.uuid4()
-        await self.pool.execute(
-            "INSERT INTO documents (id, collection_id, source, title, sha256, doc_type, status, size_bytes) "
-            "VALUES ($1, $6, $2, $2, $3, $4, 'processing', $5)",
-            document_id, source, sha256, doc_type, size_bytes, collection_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await lock_original(conn, sha256)
+            if original is not None:
+                await store_original(conn, sha256, original)
+            await conn.execute(
+                "INSERT INTO documents (id, collection_id, source, title, sha256, doc_type, status, size_bytes) "
+                "VALUES ($1, $6, $2, $2, $3, $4, 'processing', $5)",
+                document_id, source, sha256, doc_type, size_bytes, collection_id)
         return document_id
 
     async def fail_interrupted(self) -> int:
@@ -88,9 +94,11 @@ class DocumentStore:
             if twin is not None:
                 await conn.execute("DELETE FROM documents WHERE id = $1", document_id)
                 return PublishResult(document_id, twin, [])
-            replaced = [r["id"] for r in await conn.fetch(
-                "DELETE FROM documents WHERE source = $1 AND collection_id = $2 AND status = 'ready' RETURNING id",
-                doc["source"], doc["collection_id"])]
+            gone = await conn.fetch(
+                "DELETE FROM documents WHERE source = $1 AND collection_id = $2 AND status = 'ready'"
+                " RETURNING id, sha256", doc["source"], doc["collection_id"])
+            replaced = [r["id"] for r in gone]
+            await drop_unused_originals(conn, [r["sha256"] for r in gone])
             await conn.executemany(
                 "INSERT INTO chunks (document_id, collection_id, ordinal, page_start, page_end, heading_path,"
                 " heading, text, identifiers, embedding)"
@@ -122,10 +130,11 @@ class DocumentStore:
 
     async def delete(self, document_id: uuid.UUID) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
-            status = await conn.fetchval("DELETE FROM documents WHERE id = $1 RETURNING status", document_id)
-            if status is None:
+            deleted = await conn.fetchrow("DELETE FROM documents WHERE id = $1 RETURNING status, sha256", document_id)
+            if deleted is None:
                 raise NotFound(f"document {document_id} not found")
-            if status == "ready":
+            await drop_unused_originals(conn, [deleted["sha256"]])
+            if deleted["status"] == "ready":
                 await conn.execute(_ADVANCE_GENERATION)
 
     async def generation(self) -> str:

@@ -6,16 +6,18 @@ import asyncio
 import dataclasses
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from tsa.access import DEFAULT_COLLECTION, Principal
 from tsa.api.auth import Editor, Viewer, client_address
 from tsa.api.deps import ContainerDep
-from tsa.api.errors import documented
+from tsa.api.errors import ErrorBody, documented
+from tsa.api.ranges import ByteRange, Unsatisfiable, requested_range
 from tsa.container import Container
-from tsa.errors import Forbidden, InvalidRequest, InvalidValue, NotFound, PayloadTooLarge
+from tsa.errors import Forbidden, InvalidRequest, InvalidValue, NotFound, PayloadTooLarge, RangeNotSatisfiable
 from tsa.records import DocumentInfo
 
 router = APIRouter()
@@ -98,6 +100,49 @@ async def list_documents(container: ContainerDep, principal: Viewer,
 @router.get("/api/documents/{document_id}", responses=documented(401, 403, 404, 422, 429))
 async def get_document(document_id: uuid.UUID, container: ContainerDep, principal: Viewer) -> dict[str, Any]:
     return document_json(await container.documents.get(document_id, principal.scope.readable))
+
+
+# What a browser may do with a stored original: show it, never run it (an HTML manual may hold script).
+_CONTENT_TYPES = {"pdf": "application/pdf", "md": "text/markdown; charset=utf-8", "txt": "text/plain; charset=utf-8",
+                  "html": "text/html; charset=utf-8",
+                  "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The original file", "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}},
+    206: {"description": "The requested byte range (Content-Range)", "content": {"application/octet-stream": {
+        "schema": {"type": "string", "format": "binary"}}}},
+    304: {"description": "Unchanged (If-None-Match)"},
+    416: {"model": ErrorBody, "description": "The range lies outside the file"},
+    **documented(401, 403, 404, 422, 429),
+}
+
+
+@router.get("/api/documents/{document_id}/file", response_class=Response, responses=_FILE_RESPONSES)
+async def document_file(document_id: uuid.UUID, request: Request, container: ContainerDep, principal: Viewer
+                        ) -> Response:
+    """The uploaded file as it came, with ``ETag`` and HTTP ``Range`` (one range) for viewers that page."""
+    document = await container.documents.get(document_id, principal.scope.readable)
+    size = await container.originals.size(document.sha256)
+    if size is None:
+        raise NotFound("the original of this document is not stored (it was ingested before originals were "
+                       "kept); upload it again")
+    etag = f'"{document.sha256}"'
+    headers = {"ETag": etag, "Accept-Ranges": "bytes", "Cache-Control": "private, no-cache",
+               "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox",
+               "Content-Disposition": f"inline; filename*=UTF-8''{quote(document.source)}"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    try:
+        wanted = requested_range(request.headers.get("range"), size)
+    except Unsatisfiable:
+        raise RangeNotSatisfiable(f"the file has {size} bytes", size) from None
+    part = wanted or ByteRange(0, size - 1)
+    if wanted is not None:
+        headers["Content-Range"] = wanted.content_range(size)
+    headers["Content-Length"] = str(part.length)
+    body = container.originals.read(document.sha256, part.start, part.end)
+    return StreamingResponse(body, status_code=206 if wanted else 200, headers=headers,
+                             media_type=_CONTENT_TYPES.get(document.doc_type, "application/octet-stream"))
 
 
 @router.delete("/api/documents/{document_id}", status_code=204, responses=documented(401, 403, 404, 422, 429))
