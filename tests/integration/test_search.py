@@ -45,3 +45,33 @@ async def test_results_are_ranked_by_fused_score(manual):
 
 async def test_an_empty_store_returns_nothing(container):
     assert await _search(container, "anything") == []
+
+
+async def test_a_narrow_scope_still_fills_its_results(bench_settings):
+    """The collection filter runs inside each list's scan: a small collection among many chunks of
+    another is not starved by a top-k taken before filtering (the vector list's HNSW scan included)."""
+    import random
+    import uuid
+
+    from tsa.container import open_container
+    from tsa.store.pool import vector_literal
+
+    rng = random.Random(5)
+    async with open_container(bench_settings) as container:
+        dims = container.caches.embeddings.dims
+        big, small = [(await container.access.collections.create(name))["id"] for name in ("big", "small")]
+        for collection, count in ((big, 400), (small, 3)):
+            document = uuid.uuid4()
+            await container.pool.execute(
+                "INSERT INTO documents (id, collection_id, source, title, sha256, doc_type, status, size_bytes)"
+                " VALUES ($1, $2, $3, $3, 'x', 'md', 'ready', 1)", document, collection, f"{document}.md")
+            await container.pool.executemany(
+                "INSERT INTO chunks (document_id, collection_id, ordinal, text, embedding)"
+                " VALUES ($1, $2, $3, $4, $5::text::vector)",
+                [(document, collection, n, f"pump seal note {n}", vector_literal([rng.gauss(0, 1) for _ in range(dims)]))
+                 for n in range(count)])
+        query = [rng.gauss(0, 1) for _ in range(dims)]
+        hits = await container.retriever.search("pump seal", query, 5, {small})
+        assert len(hits) == 3 and {h.collection_id for h in hits} == {small}
+        assert len(await container.retriever.search("pump seal", query, 5, {big})) == 5
+        assert await container.retriever.search("pump seal", query, 5, set()) == []
