@@ -78,18 +78,18 @@ class Accounts:
                 return None
             user_id = await conn.fetchval(
                 "INSERT INTO users (username, role) VALUES ($1, 'admin') RETURNING id", username)
-            return await _insert_key(conn, user_id, "first admin key", None)
+            token, _ = await _insert_key(conn, user_id, "first admin key", None)
+            return token
 
     # --- API keys ------------------------------------------------------------------------------
 
     async def create_key(self, user_id: int, name: str, expires_at: dt.datetime | None) -> tuple[str, dict]:
         """The token (to show once) and the key's listing."""
         async with self.pool.acquire() as conn:
-            if await conn.fetchval("SELECT id FROM users WHERE id = $1", user_id) is None:
-                raise NotFound(f"user {user_id} not found")
-            token = await _insert_key(conn, user_id, name, expires_at)
-            row = await conn.fetchrow(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE prefix = $1",
-                                      token.split("_")[1])
+            try:
+                token, row = await _insert_key(conn, user_id, name, expires_at)
+            except asyncpg.ForeignKeyViolationError:
+                raise NotFound(f"user {user_id} not found") from None
         return token, _json(row)
 
     async def keys(self, user_id: int | None = None) -> list[dict[str, Any]]:
@@ -159,8 +159,11 @@ class Accounts:
             raise NotFound(f"user {user_id} is not in group {group_id}")
 
 
-async def _insert_key(conn: asyncpg.Connection, user_id: int, name: str, expires_at: dt.datetime | None) -> str:
+async def _insert_key(conn: asyncpg.Connection, user_id: int, name: str, expires_at: dt.datetime | None
+                      ) -> tuple[str, asyncpg.Record]:
+    """The new key's token (shown once) and its row."""
     key = new_key()
-    await conn.execute("INSERT INTO api_keys (user_id, name, prefix, secret_hash, expires_at)"
-                       " VALUES ($1, $2, $3, $4, $5)", user_id, name, key.prefix, secret_hash(key.secret), expires_at)
-    return key.token
+    row = await conn.fetchrow(
+        "INSERT INTO api_keys (user_id, name, prefix, secret_hash, expires_at) VALUES ($1, $2, $3, $4, $5)"
+        f" RETURNING {_KEY_COLUMNS}", user_id, name, key.prefix, secret_hash(key.secret), expires_at)
+    return key.token, row

@@ -25,7 +25,6 @@ class Role(IntEnum):
 
 ROLE_NAMES = tuple(r.name for r in Role)
 LEVELS = {"none": 0, "read": 1, "edit": 2}
-PERMISSIONS = ("read", "edit")
 
 
 def role_allows(role: Role, required: Role) -> bool:

@@ -68,8 +68,9 @@ async def _events(answer: Answer, principal: Principal) -> AsyncIterator[bytes]:
     except TSAError as exc:
         yield sse_event("error", error_body(exc.code, visible_message(exc, principal))["error"])
         return
-    except Exception as exc:  # the status line is gone; the client learns of it in-band
+    except Exception:  # the status line is gone; the client learns of it in-band
         log.exception("stream failed")
-        yield sse_event("error", {"code": "internal_error", "message": "an unexpected error occurred; it has been logged"})
+        yield sse_event("error", {"code": "internal_error",
+                                  "message": "an unexpected error occurred; it has been logged"})
         return
     yield sse_event("done", answer.metadata())
