@@ -231,6 +231,26 @@ def health() -> dict[str, Any]:
                "requests let through unchecked while Redis was away (limits fail open).",
                [q(ratio("tsa_auth_events_total", 'event=~"failure|forbidden|rate_limited"'), "refused share"),
                 q(rate("tsa_rate_limit_bypasses_total"), "bypassed/s")])],
+        [Panel("Ingestion workers up", "Separate `tsa worker` processes answering /metrics (API replicas with "
+               "WORKER_IN_PROCESS run a worker too).", [q('sum(up{job="tsa-worker"})')], "stat", width=6, height=4),
+         Panel("Ingestion jobs running", "Documents being parsed, embedded or published, across all workers.",
+               [q("max(tsa_ingest_jobs_running)")], "stat", width=6, height=4),
+         Panel("Ingestion jobs waiting", "Queued documents of every priority (the queue is shared: every "
+               "process reports the same table, hence max).",
+               [q("sum(max by (priority) (tsa_ingest_queue_depth))")], "stat", width=6, height=4),
+         Panel("Oldest waiting ingestion job", "Age of the longest-waiting queued document.",
+               [q("max(tsa_ingest_queue_oldest_seconds)")], "stat", "s", 6, 4)],
+        [Panel("Ingestion queue depth by priority", "upload (single uploads, first), bulk (imports), reparse.",
+               [q("max by (priority) (tsa_ingest_queue_depth)", "{{priority}}")], stack=True),
+         Panel("Oldest waiting job by priority", "A growing age with nothing running means no worker is working.",
+               [q("max by (priority) (tsa_ingest_queue_oldest_seconds)", "{{priority}}")], unit="s")],
+        [Panel("Ingestion jobs per minute by outcome", "completed, retried (transient trouble, back-off), gave_up, "
+               "cancelled (document deleted), interrupted (worker stopped); stalled: jobs of dead workers queued "
+               "again.",
+               [q(f'{rate("tsa_ingest_jobs_total", by="outcome")} * 60', "{{outcome}}"),
+                q(f'{rate("tsa_ingest_stalled_jobs_recovered_total")} * 60', "stalled, recovered")], stack=True),
+         Panel("Ingestion stage P95", "parsing (with OCR), embedding, publishing, per document.",
+               [q(quantile(0.95, "tsa_ingest_stage_duration_seconds", "stage"), "{{stage}}")], unit="s")],
         [Panel("Dependencies", "1 = reachable, per replica.",
                [q("tsa_dependency_up", "{{dependency}} @ {{instance}}")], mappings=UP_DOWN),
          Panel("Cache errors and bypasses per second", "Bypassed: Redis unavailable (breaker open) or no-cache.",
@@ -270,13 +290,15 @@ def business() -> dict[str, Any]:
          Panel("Context retrieval and no-answer rate", "",
                [q(answered_ratio("answered", "answered|no_context", RATE), "context retrieval"),
                 q(answered_ratio("no_context|error", None, RATE), "no answer")], unit="percentunit")],
-        [Panel("Documents ingested by outcome", "ready, duplicate, failed.",
+        [Panel("Documents ingested by outcome", "ready, duplicate, failed, reparsed.",
                [q(f"sum by (outcome) (increase(tsa_ingest_documents_total[{RATE}]))", "{{outcome}}")],
-               width=8, stack=True),
-         Panel("Chunks indexed", "", [q(f"sum(increase(tsa_ingest_chunks_total[{RATE}]))", "chunks")], width=8),
+               width=6, stack=True),
+         Panel("Chunks indexed", "", [q(f"sum(increase(tsa_ingest_chunks_total[{RATE}]))", "chunks")], width=6),
+         Panel("Scanned pages read by OCR", "Pages without a text layer.",
+               [q(f"sum(increase(tsa_ingest_ocr_pages_total[{RATE}]))", "pages")], width=6),
          Panel("Ingestion time P50 / P95", "Parse, embed and publish one document.",
                [q(quantile(0.5, "tsa_ingest_duration_seconds"), "p50"),
-                q(quantile(0.95, "tsa_ingest_duration_seconds"), "p95")], unit="s", width=8)],
+                q(quantile(0.95, "tsa_ingest_duration_seconds"), "p95")], unit="s", width=6)],
     ])
 
 

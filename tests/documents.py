@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 
 def pdf_bytes(pages: list[list[str]], title: str = "Test manual") -> bytes:
@@ -22,11 +23,11 @@ def pdf_bytes(pages: list[list[str]], title: str = "Test manual") -> bytes:
     return buffer.getvalue()
 
 
-def encrypted_pdf_bytes() -> bytes:
+def encrypted_pdf_bytes(algorithm: str = "RC4-128") -> bytes:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes([["Secret procedure"]]))))
-    writer.encrypt(user_password="secret", owner_password="owner")
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm=algorithm)
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
@@ -81,3 +82,36 @@ Check the fuel level, then turn the key to RUN.
 2 Stopping
 Let the generator run without load for 3 minutes, then turn the key to OFF.
 """
+
+
+def scanned_pdf_bytes(pdf: bytes, dpi: int = 200) -> bytes:
+    """The PDF as a scanner would give it back: every page an image, no text layer."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    pages = [document[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(len(document))]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "PDF", save_all=True, append_images=pages[1:], resolution=dpi)
+    return buffer.getvalue()
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def bomb_zip_bytes(member: str, unpacked_mib: int, extra: dict[str, bytes] | None = None) -> bytes:
+    """A zip whose ``member`` unpacks to ``unpacked_mib`` MiB of zeros (a DOCX bomb when the member is
+    word/document.xml); about 1 MiB on disk per GiB."""
+    buffer = io.BytesIO()
+    zeros = bytes(1024 * 1024)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+        with archive.open(member, "w", force_zip64=True) as out:
+            for _ in range(unpacked_mib):
+                out.write(zeros)
+    return buffer.getvalue()

@@ -15,7 +15,6 @@ import httpx
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tsa.cli_users import app as users_app
@@ -110,14 +109,17 @@ def _write_private(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-async def _ingest_quietly(container: Any, files: list[Path]) -> None:
-    """Seed documents while serving; unchanged files are recognised and skipped."""
-    for path in files:
-        try:
-            info = await container.pipeline.ingest(path.name, await asyncio.to_thread(path.read_bytes))
-            console.print(f"ingested {path.name}: {info.status} {info.error or ''}")
-        except TSAError as exc:
-            err.print(f"[red]{path.name}: {exc.message}[/red]")
+async def _seed(container: Any, files: list[Path]) -> None:
+    """Queue documents while serving (behind single uploads); unchanged files are recognised and skipped."""
+    from tsa.cli_ingest import Followed, submit_files
+
+    followed = Followed()
+    await submit_files(container, files, await container.documents.default_collection(), followed)
+    for outcome in followed.outcomes:
+        err.print(f"[red]{outcome.name}: {outcome.detail}[/red]" if outcome.status == "rejected"
+                  else f"{outcome.name}: {outcome.detail}")
+    if followed.names:
+        console.print(f"queued {len(followed.names)} document(s) for ingestion")
 
 
 @app.command()
@@ -148,7 +150,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
                                     port=settings.tsa_port, log_level=log_level, timeout_graceful_shutdown=10)
             await _first_admin(container)
             console.print(f"Serving on http://{settings.tsa_host}:{settings.tsa_port}")
-            seeding = asyncio.create_task(_ingest_quietly(container, seed))
+            seeding = asyncio.create_task(_seed(container, seed))
             try:
                 await _graceful_server_class()(config).serve()
             finally:
@@ -203,44 +205,80 @@ def _files(paths: list[Path]) -> list[Path]:
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
-           collection: Annotated[str, typer.Option(help="Collection to add them to.")] = "default") -> None:
-    """Parse, chunk, embed and store documents, with a progress bar (as the local administrator)."""
+           collection: Annotated[str, typer.Option(help="Collection to add them to.")] = "default",
+           worker: Annotated[bool, typer.Option(
+               help="Work on the documents in this process too (--no-worker: leave them to running workers).")
+           ] = True,
+           wait: Annotated[bool, typer.Option(help="Wait until every document is ready or failed.")] = True) -> None:
+    """Queue documents for ingestion (as the local administrator) and show their progress as bars."""
+    from tsa.cli_ingest import Followed, follow, run_with_worker, submit_files
     from tsa.container import open_container
 
     files = _files(paths)
     settings = _settings()
-    results: list[tuple[str, str, str]] = []
+    followed = Followed()
 
     async def main() -> None:
         async with open_container(settings) as container:
             collection_id = await container.access.collections.id_of(collection)
             if collection_id is None:
                 raise NotFound(f"no collection named {collection!r}")
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console) as progress:
-                overall = progress.add_task("documents", total=len(files))
-                for path in files:
-                    step = progress.add_task(f"  {path.name}", total=None)
-
-                    def report(stage: str, done: int, total: int, step: Any = step) -> None:
-                        progress.update(step, completed=done, total=total or None)
-
-                    try:
-                        data = await asyncio.to_thread(path.read_bytes)
-                        info = await container.pipeline.ingest(path.name, data, report, collection_id)
-                        results.append((path.name, info.status, info.error or f"{info.chunk_count} chunks"))
-                    except TSAError as exc:
-                        results.append((path.name, "rejected", exc.message))
-                    progress.remove_task(step)
-                    progress.advance(overall)
+            await submit_files(container, files, collection_id, followed)
+            if wait:
+                await run_with_worker(container, worker, follow(container, followed, console))
 
     _run(main)
+    _print_outcomes(followed, queued_only=not wait)
+
+
+def _print_outcomes(followed: Any, queued_only: bool = False) -> None:
     table = Table("file", "status", "detail")
-    for row in results:
-        table.add_row(*row, style="red" if row[1] in ("failed", "rejected") else None)
+    for outcome in followed.outcomes:
+        table.add_row(outcome.name, outcome.status, outcome.detail,
+                      style="red" if outcome.status in ("failed", "rejected") else None)
+    if queued_only:
+        for name in followed.names.values():
+            table.add_row(name, "queued", "a worker will take it up")
     console.print(table)
-    if any(status in ("failed", "rejected") for _, status, _ in results):
+    if any(outcome.status in ("failed", "rejected") for outcome in followed.outcomes):
         raise typer.Exit(1)
+
+
+@app.command()
+def worker(concurrency: Annotated[int | None, typer.Option(
+               help="Documents worked on at once (WORKER_CONCURRENCY).")] = None,
+           metrics_port: Annotated[int, typer.Option(
+               help="Serve Prometheus metrics on this port (0: none).")] = 9109,
+           log_level: str = "info") -> None:
+    """Run ingestion jobs from the shared database until stopped (SIGTERM: running documents get
+    WORKER_SHUTDOWN_GRACE_S to finish, then go back to the queue). Needs an external DATABASE_URL."""
+    from prometheus_client import start_http_server
+
+    from tsa.container import container_worker, open_container
+
+    settings = _settings()
+    if settings.database_url is None:
+        err.print("[red]`tsa worker` shares a database with other processes: set DATABASE_URL (with the embedded "
+                  "database, `tsa serve` runs the worker itself)[/red]")
+        raise typer.Exit(2)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "procrastinate"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with open_container(settings) as container, container_worker(container, concurrency) as running:
+            if metrics_port:
+                start_http_server(metrics_port)
+            console.print(f"worker running ({concurrency or settings.worker_concurrency} at once); "
+                          f"metrics on :{metrics_port}" if metrics_port else "worker running")
+            await asyncio.wait([running, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        console.print("worker stopped")
+
+    _run(main)
 
 
 @app.command()
@@ -270,20 +308,37 @@ def ask(question: str, model: Annotated[str | None, typer.Option(help="Chat mode
 
 
 @app.command()
-def reindex() -> None:
-    """Re-embed every chunk with the configured EMBEDDING_MODEL (after changing models)."""
+def reindex(reparse: Annotated[bool, typer.Option(
+                help="Parse and chunk every document again from its stored original (after a parser or chunker "
+                     "change), instead of re-embedding.")] = False,
+            worker: Annotated[bool, typer.Option(help="Work on the documents in this process too.")] = True) -> None:
+    """Re-embed every chunk with the configured EMBEDDING_MODEL (after changing models), or with
+    --reparse parse every document again. Either way, questions keep being answered meanwhile."""
+    from tsa.cli_ingest import Followed, follow, run_with_worker
     from tsa.container import open_container
+    from tsa.jobs import JobPriority
     from tsa.store import reindex as reindex_store
 
     settings = _settings()
+    followed = Followed()
 
     async def main() -> None:
-        async with open_container(settings, check_embedding_space=False) as container:
-            dims = await container.embedder.dimensions()
-            count = await reindex_store(container.pool, container.embedder.model, dims, container.embedder)
-            console.print(f"Re-embedded {count} chunks with {container.embedder.model} ({dims} dims).")
+        async with open_container(settings, check_embedding_space=not reparse) as container:
+            if not reparse:
+                dims = await container.embedder.dimensions()
+                count = await reindex_store(container.pool, container.embedder.model, dims, container.embedder)
+                console.print(f"Re-embedded {count} chunks with {container.embedder.model} ({dims} dims).")
+                return
+            for document in await container.documents.list(await container.access.collections.all_ids(),
+                                                           limit=1_000_000):
+                if document.status == "ready":
+                    await container.pipeline.enqueue(document.id, JobPriority.REPARSE, reparse=True)
+                    followed.names[document.id] = document.source
+            await run_with_worker(container, worker, follow(container, followed, console))
 
     _run(main)
+    if reparse:
+        _print_outcomes(followed)
 
 
 @app.command()

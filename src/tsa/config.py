@@ -34,11 +34,30 @@ class Settings(BaseSettings):
 
     cache_max_entry_bytes: int = Field(default=1024 * 1024, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    # Bulk import (POST /api/imports): the whole request, files per request or archive, and
+    # what one archive may unpack to.
+    max_batch_bytes: int = Field(default=1024 * 1024 * 1024, gt=0)
+    max_batch_files: int = Field(default=5000, ge=1)
+    max_batch_unpacked_mb: int = Field(default=8192, ge=1)
     chunk_max_chars: int = Field(default=1200, ge=200)
     chunk_overlap_chars: int = Field(default=200, ge=0)
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     # Cosine similarity below which a chunk without an exact identifier match is "not relevant".
     min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)
+
+    # Ingestion (see README "How ingestion works"): workers, retries, and what one document may cost.
+    worker_in_process: bool = True  # `tsa serve` runs a worker too; false when separate `tsa worker`s do
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    worker_heartbeat_s: float = Field(default=10.0, gt=0)
+    worker_stalled_after_s: float = Field(default=30.0, gt=0)
+    worker_shutdown_grace_s: float = Field(default=10.0, ge=0)
+    ingest_max_attempts: int = Field(default=5, ge=1, le=50)
+    ingest_retry_base_s: float = Field(default=5.0, ge=0)
+    parse_timeout_s: float = Field(default=600.0, gt=0)
+    parse_max_pages: int = Field(default=2000, ge=1)
+    parse_max_memory_mb: int = Field(default=1024, ge=128)
+    parse_max_unpacked_mb: int = Field(default=256, ge=1)
+    ocr_enabled: bool = True
 
     connect_timeout_s: float = Field(default=5.0, gt=0)
     # Generous: a cold model load on an Ollama server can take tens of seconds.

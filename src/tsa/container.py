@@ -21,7 +21,14 @@ from tsa.dependencies import Probe, watching
 from tsa.errors import BackendError, BackendUnavailable
 from tsa.fleet import ClientTimeouts, EjectionPolicy, Fleet, FleetEmbedder, FleetOptions, InstanceConfig, Priority
 from tsa.fleet.fleet_file import load_fleet_file
-from tsa.ingest import ChunkingParams, IngestPipeline
+from tsa.ingest import ChunkingParams
+from tsa.ingest.limits import ParseLimits
+from tsa.ingest.pipeline import IngestOptions, IngestPipeline
+from tsa.jobs import IngestQueue
+from tsa.jobs.queue import install_queue_schema
+from tsa.jobs.worker import WorkerOptions, running_worker, sample_queue_forever
+from tsa.store.migrate import MIGRATION_LOCK
+from tsa.store.progress_feed import ProgressFeed
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService
 from tsa.runtime import Endpoints, embedded_services
@@ -52,6 +59,8 @@ class Container:
     originals: OriginalStore
     retriever: HybridRetriever
     pipeline: IngestPipeline
+    queue: IngestQueue
+    progress: ProgressFeed
     rag: RagService
     caches: Caches
     dependencies: dict[str, Probe]
@@ -159,19 +168,44 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         flusher = asyncio.create_task(caches.redis.flush_forever(), name="cache-stats-flush")
         stack.push_async_callback(_stop_flusher, flusher, caches.redis)
         documents = DocumentStore(pool)
-        if settings.database_url is None:
-            # This process owns the embedded database (HomeLock), so nothing else can be mid-ingest.
-            await documents.fail_interrupted()
+        originals = OriginalStore(pool)
         retriever = HybridRetriever(pool)
-        pipeline = IngestPipeline(documents, caches.bulk_embeddings,
-                                  ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
-                                  settings.max_upload_bytes)
+        await install_queue_schema(pool, MIGRATION_LOCK)
+        queue = IngestQueue(endpoints.database_url)
+        await queue.open()
+        stack.push_async_callback(queue.close)
+        pipeline = IngestPipeline(documents, originals, caches.bulk_embeddings, ingest_options(settings), queue)
+        sampler = asyncio.create_task(sample_queue_forever(pool), name="queue-sampler")
+        stack.push_async_callback(_cancel, sampler)
         rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity)
         access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis),
                         PrincipalCache())
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
                                      name="audit-prune")
         stack.push_async_callback(_cancel, pruner)
-        yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, OriginalStore(pool), retriever,
-                        pipeline, rag, caches, dependencies, access)
+        progress = ProgressFeed(endpoints.database_url)
+        stack.push_async_callback(progress.close)
+        yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, originals, retriever,
+                        pipeline, queue, progress, rag, caches, dependencies, access)
+
+
+def ingest_options(settings: Settings) -> IngestOptions:
+    limits = ParseLimits(max_pages=settings.parse_max_pages,
+                         max_unpacked_bytes=settings.parse_max_unpacked_mb * 1024 * 1024,
+                         memory_mb=settings.parse_max_memory_mb, timeout_s=settings.parse_timeout_s)
+    return IngestOptions(ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
+                         settings.max_upload_bytes, limits, settings.ocr_enabled)
+
+
+def worker_options(settings: Settings, concurrency: int | None = None) -> WorkerOptions:
+    return WorkerOptions(
+        concurrency=concurrency or settings.worker_concurrency, max_attempts=settings.ingest_max_attempts,
+        retry_base_s=settings.ingest_retry_base_s, heartbeat_s=settings.worker_heartbeat_s,
+        stalled_after_s=settings.worker_stalled_after_s, shutdown_grace_s=settings.worker_shutdown_grace_s,
+        sole_owner=settings.database_url is None)
+
+
+def container_worker(container: Container, concurrency: int | None = None):  # noqa: ANN201 - a context manager
+    """A worker for this container's queue (``async with``)."""
+    return running_worker(container.queue, container.pipeline, worker_options(container.settings, concurrency))
 

@@ -55,13 +55,38 @@ RAG_QUESTIONS = Counter(
     "tsa_rag_questions_total", "Questions by type (procedure, troubleshooting, specification, general).",
     ["type"])
 
-INGEST_OUTCOMES = ("ready", "duplicate", "failed")
+INGEST_OUTCOMES = ("ready", "duplicate", "failed", "reparsed")
 INGEST_DOCUMENTS = Counter(
-    "tsa_ingest_documents_total", "Documents processed by outcome: ready, duplicate, failed.", ["outcome"])
+    "tsa_ingest_documents_total", "Documents processed by outcome: ready, duplicate, failed, reparsed.",
+    ["outcome"])
 INGEST_CHUNKS = Counter("tsa_ingest_chunks_total", "Chunks written by ingestion.")
 INGEST_DURATION = Histogram(
     "tsa_ingest_duration_seconds", "Time to parse, embed and publish one document.",
     buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0))
+INGEST_STAGES = ("parsing", "embedding", "publishing")
+INGEST_STAGE_DURATION = Histogram(
+    "tsa_ingest_stage_duration_seconds", "Time of each ingestion stage of one document: parsing (with OCR), "
+    "embedding, publishing.", ["stage"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                                                   120.0, 300.0, 600.0))
+INGEST_OCR_PAGES = Counter("tsa_ingest_ocr_pages_total", "Pages without a text layer read by OCR.")
+# The queue (procrastinate's tables), sampled by every API replica and worker; ``priority`` is
+# upload, bulk or reparse.
+JOB_PRIORITIES = ("upload", "bulk", "reparse")
+INGEST_QUEUE_DEPTH = Gauge("tsa_ingest_queue_depth", "Ingestion jobs waiting, by priority.", ["priority"])
+INGEST_QUEUE_AGE = Gauge(
+    "tsa_ingest_queue_oldest_seconds", "Age of the oldest waiting ingestion job, by priority (0: none waits).",
+    ["priority"])
+INGEST_JOBS_RUNNING = Gauge("tsa_ingest_jobs_running", "Ingestion jobs being worked on, across all workers.")
+JOB_OUTCOMES = ("completed", "retried", "gave_up", "cancelled", "interrupted")
+INGEST_JOBS = Counter(
+    "tsa_ingest_jobs_total",
+    "Ingestion jobs ended by this process's worker: completed (the document is ready or failed for a reason "
+    "of its own), retried (transient trouble, queued again with back-off), gave_up (still failing after "
+    "the last attempt), cancelled (the document was deleted), interrupted (the worker stopped; queued again).",
+    ["outcome"])
+INGEST_STALLED_RECOVERED = Counter(
+    "tsa_ingest_stalled_jobs_recovered_total",
+    "Jobs of workers that stopped sending heartbeats (killed, or their machine lost), queued again.")
 
 # The fleet. ``llm_instance`` is the instance's name (host:port), bounded by the fleet's size. Not
 # ``instance``: Prometheus gives that label to the scraped API replica.
@@ -113,6 +138,13 @@ def _zero_known_labels() -> None:
         TIME_TO_FIRST_TOKEN.labels(kind)
     for outcome in INGEST_OUTCOMES:
         INGEST_DOCUMENTS.labels(outcome)
+    for stage in INGEST_STAGES:
+        INGEST_STAGE_DURATION.labels(stage)
+    for outcome in JOB_OUTCOMES:
+        INGEST_JOBS.labels(outcome)
+    for priority in JOB_PRIORITIES:
+        INGEST_QUEUE_DEPTH.labels(priority)
+        INGEST_QUEUE_AGE.labels(priority)
     for reason in FLEET_REJECTION_REASONS:
         FLEET_REJECTIONS.labels(reason)
     for winner in FLEET_HEDGE_WINNERS:

@@ -23,6 +23,8 @@ class ParsedDocument:
     doc_type: str
     blocks: list[Block]
     page_count: int | None = None
+    ocr_pages: frozenset[int] = frozenset()  # pages read by OCR (they had no text layer)
+    edition: str | None = None  # as the title page states it
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,19 @@ class DocumentInfo:
     chunk_count: int
     created_at: datetime
     updated_at: datetime
+    # Ingestion progress: queued, parsing, embedding, publishing, ready, failed.
+    stage: str = "ready"
+    pages_done: int = 0
+    pages_total: int | None = None
+    chunks_done: int = 0
+    chunks_total: int | None = None
+    progress_at: datetime | None = None
+    attempts: int = 0
+    job_id: int | None = None
+    ocr_pages: int = 0
+    product: str | None = None
+    edition: str | None = None
+    superseded_by: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -65,3 +80,6 @@ class SearchHit:
     score: float  # reciprocal-rank-fusion score
     similarity: float | None  # cosine similarity to the query
     ranks: dict[str, int] = field(default_factory=dict)
+    edition: str | None = None
+    superseded: bool = False
+    ocr: bool = False  # the text was recognised from a scanned page

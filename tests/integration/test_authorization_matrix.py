@@ -25,7 +25,12 @@ EXAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
     ("POST", "/api/search"): ("/api/search", {"json": {"query": "casing bolt torque"}}),
     ("POST", "/api/documents"): ("/api/documents", {"files": {"file": ("m.md", b"# M\n\nmatrix text")},
                                                     "data": {"collection": "no-such-collection"}}),
+    ("POST", "/api/imports"): ("/api/imports", {"files": [("files", ("m.md", b"# M\n\nmatrix"))],
+                                                                "data": {"collection": "no-such-collection"}}),
     ("GET", "/api/documents"): ("/api/documents", {}),
+    ("GET", "/api/documents/{document_id}/events"): (f"/api/documents/{NOBODY}/events", {}),
+    ("POST", "/api/documents/{document_id}/reparse"): (f"/api/documents/{NOBODY}/reparse", {}),
+    ("POST", "/api/admin/reparse"): ("/api/admin/reparse", {}),  # nothing is live yet: queues nothing
     ("GET", "/api/documents/{document_id}"): (f"/api/documents/{NOBODY}", {}),
     ("GET", "/api/documents/{document_id}/file"): (f"/api/documents/{NOBODY}/file", {}),
     ("DELETE", "/api/documents/{document_id}"): (f"/api/documents/{NOBODY}", {}),

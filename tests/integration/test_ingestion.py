@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 import uuid
 
@@ -76,7 +78,7 @@ async def test_empty_or_unsupported_files_are_rejected_up_front(container, name,
 
 
 async def test_oversize_files_are_rejected(container):
-    container.pipeline.max_bytes = 1000
+    container.pipeline.options = dataclasses.replace(container.pipeline.options, max_bytes=1000)
     with pytest.raises(PayloadTooLarge, match="limit is 1000"):
         await container.pipeline.submit("big.txt", b"x" * 1001)
 

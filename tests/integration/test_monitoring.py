@@ -59,9 +59,9 @@ def _scraping(target: str) -> dict:
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     config["rule_files"] = [str(PROMETHEUS / name) for name in config["rule_files"]]
-    job = config["scrape_configs"][0]
-    del job["dns_sd_configs"]
-    job["static_configs"] = [{"targets": [target]}]
+    for job in config["scrape_configs"]:  # the API under test runs the ingestion worker too
+        del job["dns_sd_configs"]
+        job["static_configs"] = [{"targets": [target]}]
     return config
 
 

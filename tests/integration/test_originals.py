@@ -66,8 +66,8 @@ async def test_originals_follow_access_and_leave_with_their_last_document(bench_
 
 async def test_a_replaced_version_takes_its_original_along(bench_settings, service_for):
     async with service_for(bench_settings) as (container, api):
-        await _upload(api, "pump.md", b"# Pump\n\nEdition 1: 25 N m.\n")
-        await _upload(api, "pump.md", b"# Pump\n\nEdition 2: 28 N m.\n")
+        await _upload(api, "pump.md", b"# Pump\n\nTorque: 25 N m.\n")
+        await _upload(api, "pump.md", b"# Pump\n\nTorque: 28 N m.\n")
         documents = (await api.get("/api/documents")).json()["documents"]
         assert len(documents) == 1
         assert (await api.get(f"/api/documents/{documents[0]['id']}/file")).content.endswith(b"28 N m.\n")

@@ -58,6 +58,34 @@ async def test_reindex_moves_every_chunk_to_the_new_model(pool, container):
     assert hits and hits[0].similarity > 0.2
 
 
+async def test_readers_keep_being_answered_while_every_chunk_is_re_embedded(container):
+    sections = "".join(f"## Valve V-{n}\n\nValve V-{n} needs seal kit K-{n}.\n\n" for n in range(30))
+    await container.pipeline.ingest("valves.md", f"# Valves\n\n{sections}".encode())
+    everything = await container.access.collections.all_ids()
+    vector = (await container.embedder(["seal kit for valve V-7"]))[0]
+    embedding = asyncio.Event()
+    answered_meanwhile = 0
+
+    async def slow_embed(texts):
+        embedding.set()
+        await asyncio.sleep(0.05)
+        return await container.embedder(texts)
+
+    async def search_while_reindexing(reindexing: asyncio.Task) -> None:
+        nonlocal answered_meanwhile
+        await embedding.wait()
+        while not reindexing.done():
+            hits = await container.retriever.search("seal kit for valve V-7", vector, 3, everything)
+            assert hits and "V-7" in hits[0].text
+            answered_meanwhile += not reindexing.done()
+
+    reindexing = asyncio.create_task(reindex(container.pool, "all-minilm", 384, slow_embed, batch_size=2))
+    await asyncio.gather(reindexing, search_while_reindexing(reindexing))
+    assert reindexing.result() == await container.documents.chunk_count()
+    assert answered_meanwhile > 5, "searches were locked out while chunks were re-embedded"
+    assert await container.pool.fetchval("SELECT count(*) FROM chunks WHERE embedding IS NULL") == 0
+
+
 async def test_a_rolled_back_release_runs_on_a_newer_schema(settings, pool):
     """Rollback safety: a newer release's additive migration is ignored, and ingest and search still work."""
     from tsa.container import open_container

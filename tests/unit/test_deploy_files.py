@@ -25,8 +25,8 @@ def compose() -> dict:
 
 
 def test_the_stack_has_every_service(compose):
-    assert set(compose["services"]) == {"api", "gateway", "postgres", "redis", *OLLAMA, "prometheus", "grafana",
-                                        "models"}
+    assert set(compose["services"]) == {"api", "worker", "gateway", "postgres", "redis", *OLLAMA, "prometheus",
+                                        "grafana", "models"}
     assert compose["services"]["postgres"]["image"].startswith("pgvector/pgvector:")
     assert compose["services"]["redis"]["image"].startswith("redis:")
     assert compose["services"]["models"]["profiles"] == ["setup"]  # one-shot, not part of `up`
@@ -68,6 +68,21 @@ def test_the_api_points_at_all_eight_instances_and_its_dependencies(compose):
             assert target in compose["services"], (name, target)
 
 
+def test_workers_share_the_api_s_services_and_the_api_leaves_ingestion_to_them(compose):
+    api, worker = compose["services"]["api"], compose["services"]["worker"]
+    shared = ("DATABASE_URL", "REDIS_URL", "OLLAMA_INSTANCES", "CHAT_MODEL", "EMBEDDING_MODEL")
+    assert {k: api["environment"][k] for k in shared} == {k: worker["environment"][k] for k in shared}
+    assert api["environment"]["WORKER_IN_PROCESS"] == "false"
+    assert worker["command"][0] == "worker" and "${WORKER_REPLICAS" in str(worker["deploy"]["replicas"])
+    port = worker["command"][worker["command"].index("--metrics-port") + 1]
+    assert f":{port}/metrics" in " ".join(worker["healthcheck"]["test"])
+    jobs = {c["job_name"]: c for c in yaml.safe_load(
+        (ROOT / "monitoring/prometheus/prometheus.yml").read_text())["scrape_configs"]}
+    assert jobs["tsa-worker"]["dns_sd_configs"][0]["names"] == ["worker"]
+    assert jobs["tsa-worker"]["dns_sd_configs"][0]["port"] == int(port)
+    assert "tesseract-ocr" in (DEPLOY / "Dockerfile").read_text()
+
+
 def test_ports_agree_between_api_gateway_and_prometheus(compose):
     port = int(compose["services"]["api"]["environment"]["TSA_PORT"])
     scrape = yaml.safe_load((ROOT / "monitoring/prometheus/prometheus.yml").read_text())["scrape_configs"][0]
@@ -89,7 +104,7 @@ def test_monitoring_is_mounted_from_the_repository(compose):
 
 def test_only_real_and_documented_settings(compose):
     fields = {name.upper() for name in Settings.model_fields}
-    for key in compose["services"]["api"]["environment"]:
+    for key in {**compose["services"]["api"]["environment"], **compose["services"]["worker"]["environment"]}:
         assert key in fields, f"{key} is not a tsa setting"
         assert f"`{key}`" in README, f"{key} is not documented in the README"
     text = (DEPLOY / "docker-compose.yml").read_text()

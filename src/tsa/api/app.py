@@ -17,9 +17,10 @@ from tsa.api.clients import ClientLabels
 from tsa.api.errors import install_error_handlers
 from tsa.api.limits import BodyLimitMiddleware
 from tsa.api.middleware import MetricsMiddleware
-from tsa.api.routes import audit, auth, cache, chat, collections, documents, fleet, health, ollama_proxy, search, users
+from tsa.api.routes import (audit, auth, cache, chat, collections, documents, fleet, health, imports, ollama_proxy,
+                            search, users)
 from tsa.config import Settings, load_settings
-from tsa.container import Container, open_container
+from tsa.container import Container, container_worker, open_container
 
 
 # Questions, settings and Ollama calls: generous for long chat histories and images, cut off early
@@ -33,10 +34,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.background = set()
+        app.state.background = set()  # short tasks a request leaves behind (fleet clean-up)
         async with AsyncExitStack() as stack:
-            app.state.container = container or await stack.enter_async_context(
-                open_container(settings))
+            opened = app.state.container = container or await stack.enter_async_context(open_container(settings))
+            if settings.worker_in_process:  # the quick start needs no separate `tsa worker`
+                await stack.enter_async_context(container_worker(opened))
             try:
                 yield
             finally:
@@ -44,7 +46,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app = FastAPI(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    for module in (chat, search, documents, auth, users, collections, audit, fleet, cache, health, ollama_proxy):
+    for module in (chat, search, documents, imports, auth, users, collections, audit, fleet, cache, health,
+                   ollama_proxy):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, limit_for=_upload_limit)
@@ -64,11 +67,12 @@ def _upload_limit(scope: Scope) -> int | None:
     settings = scope["app"].state.container.settings
     if scope["path"] == "/api/documents" and scope["method"] == "POST":
         return settings.max_upload_bytes + documents.MULTIPART_OVERHEAD_BYTES
+    if scope["path"] == "/api/imports" and scope["method"] == "POST":
+        return settings.max_batch_bytes
     return MAX_JSON_BODY_BYTES
 
 
 async def _cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
-    """Stop background ingestion; each task marks its document failed as it is cancelled."""
     for task in list(tasks):
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

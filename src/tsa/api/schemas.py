@@ -46,12 +46,16 @@ class RagChatRequest(StrictBody):
     max_tokens: int = Field(default=512, ge=1, le=4096)
     conversation_id: Annotated[Text, Field(max_length=200)] | None = None
     cache: Literal["default", "no-cache"] = "default"
+    # Older editions of a manual, which answers leave out by default.
+    include_superseded: bool = False
 
 
 class SearchRequest(StrictBody):
     query: Annotated[Text, Field(min_length=1, max_length=4000)]
     k: int = Field(default=5, ge=1, le=50)
     cache: Literal["default", "no-cache"] = "default"
+    # Older editions of a manual, which answers leave out by default.
+    include_superseded: bool = False
 
 
 class InstanceRequest(StrictBody):

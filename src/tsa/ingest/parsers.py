@@ -1,12 +1,13 @@
 """Parsers: bytes of a PDF, Markdown, HTML, plain-text or DOCX file → blocks with pages.
 
-Every parser is blocking and CPU-bound; the pipeline runs them in a thread.
-Failures raise ``DocumentError`` (corrupt, empty, encrypted) or
-``UnsupportedDocument`` (a type we do not read).
+Every parser is blocking and CPU-bound, and may meet a hostile file: the pipeline runs them in
+a separate process under ``ParseLimits`` (see ``sandbox``). Failures raise ``DocumentError``
+(corrupt, empty, encrypted, over a limit) or ``UnsupportedDocument`` (a type we do not read).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zipfile
@@ -14,8 +15,16 @@ from collections.abc import Callable
 from pathlib import PurePath
 
 from tsa.errors import DocumentError, UnsupportedDocument
+from tsa.ingest import ocr
+from tsa.ingest.editions import edition_from_text
+from tsa.ingest.limits import ParseLimits, check_unpacked_size
 from tsa.ingest.lines import blocks_from_lines, classify, without_running_lines
 from tsa.records import Block, ParsedDocument
+
+# Called with (pages done, pages in all) as a PDF is read.
+PageProgress = Callable[[int, int], None]
+# A page with fewer letters than this has no usable text layer (a scan, perhaps with a page number).
+_MIN_TEXT_LAYER_CHARS = 20
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
@@ -34,25 +43,84 @@ def _title(blocks: list[Block], fallback: str) -> str:
     return (heading or fallback)[:200]
 
 
-def parse_pdf(data: bytes, name: str) -> ParsedDocument:
+def _open_pdf(data: bytes):  # noqa: ANN202 - pypdf's reader
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise DocumentError("the PDF is encrypted; upload an unprotected copy")
-        pages = [(page.extract_text(extraction_mode="layout") or "").splitlines() for page in reader.pages]
+        # Many manuals are "protected" with an owner password only: they open with an empty one.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError("the PDF is encrypted with a password; upload an unprotected copy")
+        return reader
+    except (FileNotDecryptedError, DependencyError):
+        raise DocumentError("the PDF is encrypted with a password; upload an unprotected copy") from None
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise DocumentError(f"the PDF could not be read: {exc}") from exc
+
+
+def _letters(lines: list[str]) -> int:
+    return sum(ch.isalnum() for line in lines for ch in line)
+
+
+def parse_pdf(data: bytes, name: str, limits: ParseLimits = ParseLimits(), on_page: PageProgress | None = None,
+              use_ocr: bool = True) -> ParsedDocument:
+    from pypdf.errors import PdfReadError
+
+    reader = _open_pdf(data)
+    try:
+        total = len(reader.pages)
+        if total > limits.max_pages:
+            raise DocumentError(f"the PDF has {total} pages; the limit is {limits.max_pages} (PARSE_MAX_PAGES)")
+        pages: list[list[str]] = []
+        scanned: list[int] = []
+        chars = 0
+        for index, page in enumerate(reader.pages):
+            lines = (page.extract_text(extraction_mode="layout") or "").splitlines()
+            if _letters(lines) < _MIN_TEXT_LAYER_CHARS and use_ocr:
+                scanned.append(index)
+            pages.append(lines)
+            chars += sum(len(line) for line in lines)
+            if chars > limits.max_text_chars:
+                raise DocumentError(f"the PDF holds more than {limits.max_text_chars} characters of text")
+            if on_page:
+                on_page(index + 1, total)
         meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise DocumentError(f"the PDF could not be read: {exc}") from exc
+    ocr_pages = _recognise_scanned(data, pages, scanned)
     lines = [(line, number) for number, page in enumerate(without_running_lines(pages), start=1)
              for line in page]
     blocks = blocks_from_lines(lines)
     title = str(meta_title).strip() if meta_title else _title(blocks, PurePath(name).stem)
-    return ParsedDocument(title, "pdf", blocks, page_count=len(pages))
+    first_page = "\n".join(pages[0]) if pages else ""
+    return ParsedDocument(title, "pdf", blocks, page_count=len(pages), ocr_pages=ocr_pages,
+                          edition=edition_from_text(first_page))
+
+
+def _recognise_scanned(data: bytes, pages: list[list[str]], scanned: list[int]) -> frozenset[int]:
+    """OCR the pages without a text layer, in place; the page numbers (from 1) it filled."""
+    if not scanned:
+        return frozenset()
+    if not ocr.available():
+        if all(not _letters(page) for page in pages):
+            raise DocumentError("the PDF has no text layer and OCR is not installed (Debian: tesseract-ocr)")
+        return frozenset()
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        filled = set()
+        for index in scanned:
+            text = ocr.recognise(ocr.page_image(document, index)).splitlines()
+            if _letters(text) > _letters(pages[index]):
+                pages[index] = text
+                filled.add(index + 1)
+        return frozenset(filled)
+    finally:
+        document.close()
 
 
 def parse_text(data: bytes, name: str) -> ParsedDocument:
@@ -108,11 +176,13 @@ def parse_html(data: bytes, name: str) -> ParsedDocument:
     return ParsedDocument(title or _title(blocks, PurePath(name).stem), "html", blocks)
 
 
-def parse_docx(data: bytes, name: str) -> ParsedDocument:
+def parse_docx(data: bytes, name: str, limits: ParseLimits = ParseLimits()) -> ParsedDocument:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_unpacked_size(archive, limits.max_unpacked_bytes, "DOCX")
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise DocumentError(f"the DOCX could not be read: {exc}") from exc
@@ -160,12 +230,21 @@ def detect_type(name: str, data: bytes) -> str:
     return suffix
 
 
-def parse_document(data: bytes, name: str) -> ParsedDocument:
+def parse_document(data: bytes, name: str, limits: ParseLimits = ParseLimits(),
+                   on_page: PageProgress | None = None, use_ocr: bool = True) -> ParsedDocument:
     """Parse any supported file; raises when nothing usable can be extracted."""
     if not data.strip():
         raise DocumentError("the file is empty")
-    parsed = PARSERS[detect_type(name, data)](data, name)
+    kind = detect_type(name, data)
+    if kind == ".pdf":
+        parsed = parse_pdf(data, name, limits, on_page, use_ocr)
+    else:
+        parsed = parse_docx(data, name, limits) if kind == ".docx" else PARSERS[kind](data, name)
+        if sum(len(b.text) for b in parsed.blocks) > limits.max_text_chars:
+            raise DocumentError(f"the file holds more than {limits.max_text_chars} characters of text")
+        first_lines = "\n".join(b.text for b in parsed.blocks[:20])
+        parsed = dataclasses.replace(parsed, edition=edition_from_text(first_lines))
     if not parsed.blocks:
-        raise DocumentError("no text could be extracted (a scanned PDF needs OCR first)")
+        raise DocumentError("no text could be extracted")
     return parsed
 

@@ -34,6 +34,8 @@ class Question:
     max_tokens_requested: bool = False
     # The corpus generation, when the caller has just read it (the API reads it with the access check).
     generation: str | None = None
+    # Older editions of manuals are left out of answers unless asked for.
+    include_superseded: bool = False
 
 
 @dataclass
@@ -46,7 +48,8 @@ class Retrieval:
 def source_of(hit: SearchHit) -> dict[str, Any]:
     return {"document_id": str(hit.document_id), "collection_id": hit.collection_id, "title": hit.title, "source": hit.source,
             "page": hit.page_start, "page_end": hit.page_end, "section": " > ".join(hit.heading_path),
-            "chunk_id": hit.chunk_id, "score": round(hit.score, 6),
+            "chunk_id": hit.chunk_id, "edition": hit.edition, "superseded": hit.superseded, "ocr": hit.ocr,
+            "score": round(hit.score, 6),
             "similarity": None if hit.similarity is None else round(hit.similarity, 4),
             "snippet": snippet(hit.text)}
 
@@ -71,19 +74,23 @@ class RagService:
         self.chat_model = chat_model
         self.min_similarity = min_similarity
 
-    def _retrieval_parts(self, query: str, k: int, generation: str, collections: frozenset[int]
-                         ) -> dict[str, Any]:
-        return {"query": query, "k": k, "embedding_model": self.caches.embeddings.model,
-                "min_similarity": self.min_similarity, "generation": generation,
-                "scope": scope_digest(collections)}
+    def _retrieval_parts(self, query: str, k: int, generation: str, collections: frozenset[int],
+                         include_superseded: bool) -> dict[str, Any]:
+        parts = {"query": query, "k": k, "embedding_model": self.caches.embeddings.model,
+                 "min_similarity": self.min_similarity, "generation": generation,
+                 "scope": scope_digest(collections)}
+        if include_superseded:
+            parts["include_superseded"] = True
+        return parts
 
     async def retrieve(self, query: str, k: int, collections: frozenset[int], use_cache: bool = True,
-                       generation: str | None = None) -> Retrieval:
-        """The best ``k`` chunks among ``collections`` (the caller's readable scope)."""
+                       generation: str | None = None, include_superseded: bool = False) -> Retrieval:
+        """The best ``k`` chunks among ``collections`` (the caller's readable scope), from current
+        editions only unless ``include_superseded``."""
         generation = await self.documents.generation() if generation is None else generation
         result = Retrieval([], {})
         started = time.perf_counter()
-        key = self.caches.chunks.key(self._retrieval_parts(query, k, generation, collections))
+        key = self.caches.chunks.key(self._retrieval_parts(query, k, generation, collections, include_superseded))
         if use_cache and (entry := await self.caches.chunks.get(key)) is not None:
             result.hits = await self.retriever.fetch(entry, collections)
             result.cached = {"embedding": True, "chunks": True}
@@ -92,7 +99,7 @@ class RagService:
         vectors, result.cached["embedding"] = await self.caches.embeddings.lookup([query], use_cache=use_cache)
         embedded = time.perf_counter()
         result.timings_ms["embed_ms"] = _elapsed_ms(started, "embed")
-        result.hits = await self.retriever.search(query, vectors[0], k, collections)
+        result.hits = await self.retriever.search(query, vectors[0], k, collections, include_superseded)
         result.timings_ms["retrieve_ms"] = _elapsed_ms(embedded, "retrieve")
         if use_cache:
             entry = [{"id": h.chunk_id, "score": h.score, "similarity": h.similarity, "ranks": h.ranks}
@@ -116,7 +123,8 @@ class RagService:
         generation = question.generation or await self.documents.generation()
         options = {"temperature": question.temperature, "num_predict": question.max_tokens}
         key = self.caches.answers.key({
-            **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections),
+            **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections,
+                                    question.include_superseded),
             "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION})
         ticket: Ticket | None = None
         if question.use_cache:
@@ -139,7 +147,7 @@ class RagService:
     async def _generate(self, question: Question, model: str, options: dict[str, Any], generation: str,
                         started: float) -> Answer:
         retrieval = await self.retrieve(question.query, question.max_context_chunks, question.collections,
-                                        question.use_cache, generation)
+                                        question.use_cache, generation, question.include_superseded)
         hits = [h for h in retrieval.hits if is_relevant(h, self.min_similarity)]
         cached = {**retrieval.cached, "inference": False}
         sources = [source_of(h) for h in hits]

@@ -23,6 +23,10 @@ async def _read_space(conn: asyncpg.Connection) -> tuple[str, int] | None:
 async def _create_vector_column(conn: asyncpg.Connection, model: str, dims: int) -> None:
     await conn.execute(f"ALTER TABLE chunks ADD COLUMN embedding vector({int(dims)})")
     await conn.execute("CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)")
+    await _record_space(conn, model, dims)
+
+
+async def _record_space(conn: asyncpg.Connection, model: str, dims: int) -> None:
     await conn.executemany(
         "INSERT INTO store_meta (key, value) VALUES ($1, $2) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -43,21 +47,43 @@ async def ensure_embedding_space(pool: asyncpg.Pool, model: str, dims: int) -> N
                 "or set EMBEDDING_MODEL back")
 
 
+_PENDING = "SELECT id, heading, text FROM chunks WHERE id > $1 AND embedding_next IS NULL ORDER BY id LIMIT $2"
+
+
+async def _fill(conn: asyncpg.Connection | asyncpg.Pool, embed: Embedder, batch_size: int) -> int:
+    """Embed the chunks that have no new vector yet, in batches; returns how many."""
+    done, last_id = 0, 0
+    while rows := await conn.fetch(_PENDING, last_id, batch_size):
+        vectors = await embed([embedding_text(r["heading"], r["text"]) for r in rows])
+        await conn.executemany("UPDATE chunks SET embedding_next = $2::text::vector WHERE id = $1",
+                               [(r["id"], vector_literal(v)) for r, v in zip(rows, vectors, strict=True)])
+        done += len(rows)
+        last_id = rows[-1]["id"]
+    return done
+
+
 async def reindex(pool: asyncpg.Pool, model: str, dims: int, embed: Embedder, batch_size: int = 64) -> int:
-    """Re-embed every chunk with ``model`` in one transaction; readers see old or new, never a mix."""
+    """Re-embed every chunk with ``model`` beside the live vectors, then swap them in one short
+    transaction: readers keep being answered from the old vectors all along, and see the old or the
+    new, never a mix. The new index is built before the swap without blocking anyone."""
+    async with pool.acquire() as conn:
+        await conn.execute("DROP INDEX IF EXISTS chunks_embedding_next_hnsw")
+        await conn.execute("ALTER TABLE chunks DROP COLUMN IF EXISTS embedding_next")
+        await conn.execute(f"ALTER TABLE chunks ADD COLUMN embedding_next vector({int(dims)})")
+    count = await _fill(pool, embed, batch_size)
+    await pool.execute("CREATE INDEX CONCURRENTLY chunks_embedding_next_hnsw ON chunks"
+                       " USING hnsw (embedding_next vector_cosine_ops)")
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("LOCK TABLE chunks IN EXCLUSIVE MODE")
-        rows = await conn.fetch("SELECT id, heading, text FROM chunks ORDER BY id")
+        # New chunks wait for the swap; the few written meanwhile are embedded now.
+        await conn.execute("LOCK TABLE chunks IN SHARE ROW EXCLUSIVE MODE")
+        count += await _fill(conn, embed, batch_size)
         await conn.execute("DROP INDEX IF EXISTS chunks_embedding_hnsw")
         await conn.execute("ALTER TABLE chunks DROP COLUMN IF EXISTS embedding")
-        await _create_vector_column(conn, model, dims)
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start:start + batch_size]
-            vectors = await embed([embedding_text(r["heading"], r["text"]) for r in batch])
-            await conn.executemany("UPDATE chunks SET embedding = $2::text::vector WHERE id = $1",
-                                   [(r["id"], vector_literal(v)) for r, v in zip(batch, vectors, strict=True)])
+        await conn.execute("ALTER TABLE chunks RENAME COLUMN embedding_next TO embedding")
+        await conn.execute("ALTER INDEX chunks_embedding_next_hnsw RENAME TO chunks_embedding_hnsw")
+        await _record_space(conn, model, dims)
         await conn.execute("UPDATE store_meta SET value = (value::bigint + 1)::text WHERE key = 'corpus_generation'")
-    return len(rows)
+    return count
 
 
 def embedding_text(heading: str, text: str) -> str:

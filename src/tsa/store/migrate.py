@@ -8,7 +8,7 @@ from importlib.resources import files
 import asyncpg
 
 # Any constant works; it only has to be the same for every replica.
-_MIGRATION_LOCK = 7_261_845_001
+MIGRATION_LOCK = 7_261_845_001
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ async def migrate(pool: asyncpg.Pool, migrations: list[Migration] | None = None)
     """Apply what is missing; safe to call from many replicas at once. Returns versions applied."""
     migrations = bundled_migrations() if migrations is None else migrations
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL,"

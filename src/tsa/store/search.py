@@ -17,28 +17,32 @@ from tsa.store.pool import vector_literal
 # a filter applied afterwards starves the results and tells how much was hidden. With pgvector
 # >= 0.8 the HNSW scan keeps going until it has $2 rows that pass (hnsw.iterative_scan, set per
 # connection in pool.py).
+# Superseded editions ($4 false) are filtered the same way.
 _VECTOR_SQL = """
-SELECT id FROM chunks WHERE collection_id = ANY($3::bigint[]) ORDER BY embedding <=> $1::text::vector LIMIT $2
+SELECT id FROM chunks WHERE collection_id = ANY($3::bigint[]) AND ($4 OR NOT superseded)
+ORDER BY embedding <=> $1::text::vector LIMIT $2
 """
 # Questions are sentences: any matching word should count, so the query ORs the lexemes.
 _FULLTEXT_SQL = """
 WITH q AS (SELECT NULLIF(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS q)
-SELECT c.id FROM chunks c, q WHERE c.tsv @@ q.q AND c.collection_id = ANY($3::bigint[])
+SELECT c.id FROM chunks c, q WHERE c.tsv @@ q.q AND c.collection_id = ANY($3::bigint[]) AND ($4 OR NOT c.superseded)
 ORDER BY ts_rank_cd(c.tsv, q.q) DESC, c.id LIMIT $2
 """
 _IDENTIFIER_SQL = """
 SELECT id FROM chunks WHERE identifiers && $1::text[] AND collection_id = ANY($3::bigint[])
+  AND ($4 OR NOT superseded)
 ORDER BY cardinality(ARRAY(SELECT unnest(identifiers) INTERSECT SELECT unnest($1::text[]))) DESC, id
 LIMIT $2
 """
 _BY_ID_SQL = """
-SELECT c.id, c.document_id, c.collection_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text
+SELECT c.id, c.document_id, c.collection_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text,
+       d.edition, c.superseded, c.ocr
 FROM chunks c JOIN documents d ON d.id = c.document_id
 WHERE c.id = ANY($1::bigint[]) AND c.collection_id = ANY($2::bigint[])
 """
 _DETAIL_SQL = """
 SELECT c.id, c.document_id, c.collection_id, d.title, d.source, c.page_start, c.page_end, c.heading_path,
-       c.text, 1 - (c.embedding <=> $2::text::vector) AS similarity
+       c.text, d.edition, c.superseded, c.ocr, 1 - (c.embedding <=> $2::text::vector) AS similarity
 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigint[])
 """
 
@@ -48,9 +52,10 @@ class HybridRetriever:
         self.pool = pool
         self.candidates_per_list = candidates_per_list
 
-    async def search(self, query: str, query_vector: list[float], k: int, scope: Collection[int]
-                     ) -> list[SearchHit]:
-        """The top ``k`` chunks among the collections in ``scope``."""
+    async def search(self, query: str, query_vector: list[float], k: int, scope: Collection[int],
+                     include_superseded: bool = False) -> list[SearchHit]:
+        """The top ``k`` chunks among the collections in ``scope`` (current editions only unless
+        ``include_superseded``)."""
         if not scope:
             return []
         vector = vector_literal(query_vector)
@@ -58,9 +63,10 @@ class HybridRetriever:
         identifiers = extract_identifiers(query)
         collections = sorted(scope)
         lists = await asyncio.gather(
-            self._ids(_VECTOR_SQL, vector, limit, collections),
-            self._ids(_FULLTEXT_SQL, query, limit, collections),
-            self._ids(_IDENTIFIER_SQL, identifiers, limit, collections) if identifiers else _nothing(),
+            self._ids(_VECTOR_SQL, vector, limit, collections, include_superseded),
+            self._ids(_FULLTEXT_SQL, query, limit, collections, include_superseded),
+            self._ids(_IDENTIFIER_SQL, identifiers, limit, collections, include_superseded) if identifiers
+            else _nothing(),
         )
         fused = reciprocal_rank_fusion(dict(zip(("vector", "fulltext", "identifier"), lists, strict=True)))[:k]
         if not fused:
@@ -73,8 +79,9 @@ class HybridRetriever:
         rows = {r["id"]: r for r in await self.pool.fetch(_BY_ID_SQL, [e["id"] for e in ranked], sorted(scope))}
         return [_hit(rows[e["id"]], e["score"], e["ranks"], e["similarity"]) for e in ranked if e["id"] in rows]
 
-    async def _ids(self, sql: str, arg: object, limit: int, collections: list[int]) -> list[int]:
-        return [r["id"] for r in await self.pool.fetch(sql, arg, limit, collections)]
+    async def _ids(self, sql: str, arg: object, limit: int, collections: list[int], include_superseded: bool
+                   ) -> list[int]:
+        return [r["id"] for r in await self.pool.fetch(sql, arg, limit, collections, include_superseded)]
 
 
 async def _nothing() -> list[int]:
@@ -86,4 +93,4 @@ def _hit(row: asyncpg.Record, score: float, ranks: dict[str, int], similarity: f
         chunk_id=row["id"], document_id=row["document_id"], collection_id=row["collection_id"], title=row["title"], source=row["source"],
         page_start=row["page_start"], page_end=row["page_end"], heading_path=tuple(row["heading_path"]),
         text=row["text"], score=score, similarity=float(row["similarity"]) if similarity is None else similarity,
-        ranks=ranks)
+        ranks=ranks, edition=row["edition"], superseded=row["superseded"], ocr=row["ocr"])

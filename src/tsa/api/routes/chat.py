@@ -27,7 +27,8 @@ def _question(body: RagChatRequest, principal: Principal, generation: str) -> Qu
     return Question(query=body.query, collections=principal.scope.readable, generation=generation,
                     max_context_chunks=body.max_context_chunks, model=body.model,
                     temperature=body.temperature, max_tokens=body.max_tokens, use_cache=body.cache != "no-cache",
-                    max_tokens_requested="max_tokens" in body.model_fields_set)
+                    max_tokens_requested="max_tokens" in body.model_fields_set,
+                    include_superseded=body.include_superseded)
 
 
 _RESPONSES: dict[int | str, dict] = {

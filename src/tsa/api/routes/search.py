@@ -21,6 +21,7 @@ async def search(body: SearchRequest, request: Request, container: ContainerDep,
     """Ranked chunks from the documents the caller may read."""
     retrieval = await container.rag.retrieve(body.query, body.k, principal.scope.readable,
                                              use_cache=body.cache != "no-cache",
-                                             generation=request.state.corpus_generation)
+                                             generation=request.state.corpus_generation,
+                                             include_superseded=body.include_superseded)
     results = [{**source_of(hit), "text": hit.text, "matched_by": sorted(hit.ranks)} for hit in retrieval.hits]
     return {"query": body.query, "results": results, "cached": retrieval.cached, "timings_ms": retrieval.timings_ms}
