@@ -285,6 +285,12 @@ def business() -> dict[str, Any]:
                 q(f'count({rate("tsa_client_requests_total", SIGNED_IN, by="client")} > 0)', "users and keys")])],
         [Panel("Sign-ins and refusals per minute", "Successful and failed access decisions (see health).",
                [q(f'{rate("tsa_auth_events_total", by="event")} * 60', "{{event}}")], stack=True, width=24)],
+        [Panel("Answer quality: grounded share", "Answers with sources whose every checked claim (numbers with "
+               "units, part numbers, citations) is in a cited passage.",
+               [q(ratio("tsa_rag_grounding_total", 'result="supported"'), "grounded")], unit="percentunit"),
+         Panel("Answer quality: grounding results per minute", "supported; unsupported (claims marked); replaced "
+               "(extractive policy: quoted passages instead).",
+               [q(f'{rate("tsa_rag_grounding_total", by="result")} * 60', "{{result}}")], stack=True)],
         [Panel("Answer outcomes per minute", "answered, no_context, error, cancelled.",
                [q(f'{rate("tsa_rag_answers_total", by="outcome")} * 60', "{{outcome}}")], stack=True),
          Panel("Context retrieval and no-answer rate", "",

@@ -298,6 +298,9 @@ def ask(question: str, model: Annotated[str | None, typer.Option(help="Chat mode
             async for piece in answer.pieces():
                 console.print(piece, end="", markup=False, highlight=False)
             console.print()
+            if answer.grounding is not None and not answer.grounding.supported:
+                claims = ", ".join(c.text for c in answer.grounding.unsupported)
+                err.print(f"[yellow]Not in the cited passages: {claims}[/yellow]", highlight=False)
             table = Table("#", "document", "page", "section", "score")
             for number, source in enumerate(answer.sources, start=1):
                 table.add_row(str(number), source["title"], str(source["page"] or "-"), source["section"],

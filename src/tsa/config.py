@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     # Cosine similarity below which a chunk without an exact identifier match is "not relevant".
     min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)
+    # What happens to an answer with a claim its passages do not back (README "Grounding").
+    grounding_policy: Literal["annotate", "extractive"] = "annotate"
 
     # Ingestion (see README "How ingestion works"): workers, retries, and what one document may cost.
     worker_in_process: bool = True  # `tsa serve` runs a worker too; false when separate `tsa worker`s do

@@ -28,6 +28,7 @@ from tsa.jobs import IngestQueue
 from tsa.jobs.queue import install_queue_schema
 from tsa.jobs.worker import WorkerOptions, running_worker, sample_queue_forever
 from tsa.store.migrate import MIGRATION_LOCK
+from tsa.store.conversations import ConversationStore
 from tsa.store.progress_feed import ProgressFeed
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService
@@ -62,6 +63,7 @@ class Container:
     queue: IngestQueue
     progress: ProgressFeed
     rag: RagService
+    conversations: ConversationStore
     caches: Caches
     dependencies: dict[str, Probe]
     access: Access
@@ -177,7 +179,8 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         pipeline = IngestPipeline(documents, originals, caches.bulk_embeddings, ingest_options(settings), queue)
         sampler = asyncio.create_task(sample_queue_forever(pool), name="queue-sampler")
         stack.push_async_callback(_cancel, sampler)
-        rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity)
+        rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity,
+                         settings.grounding_policy)
         access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis),
                         PrincipalCache())
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
@@ -186,7 +189,7 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         progress = ProgressFeed(endpoints.database_url)
         stack.push_async_callback(progress.close)
         yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, originals, retriever,
-                        pipeline, queue, progress, rag, caches, dependencies, access)
+                        pipeline, queue, progress, rag, ConversationStore(pool), caches, dependencies, access)
 
 
 def ingest_options(settings: Settings) -> IngestOptions:

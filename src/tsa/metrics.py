@@ -35,10 +35,11 @@ DEPENDENCY_UP = Gauge(
     "tsa_dependency_up", "1 when the last check of a dependency (postgres, redis) succeeded, else 0.",
     ["dependency"])
 
-RAG_STAGES = ("embed", "retrieve", "first_token", "generate")
+RAG_STAGES = ("embed", "retrieve", "first_token", "generate", "grounding")
 RAG_STAGE_DURATION = Histogram(
     "tsa_rag_stage_duration_seconds",
-    "Time of each RAG stage: embed, retrieve, first_token (from opening the generation), generate.",
+    "Time of each RAG stage: embed, retrieve, first_token (from opening the generation), generate, grounding "
+    "(checking the answer against its passages).",
     ["stage"], buckets=LATENCY_BUCKETS_S)
 TIME_TO_FIRST_TOKEN = Histogram(
     "tsa_rag_time_to_first_token_seconds",
@@ -50,6 +51,17 @@ RAG_ANSWERS = Counter(
     "tsa_rag_answers_total",
     "Questions by outcome: answered (with at least one source), no_context (no relevant source), error, "
     "cancelled (the client left before the end).", ["outcome"])
+GROUNDING_RESULTS = ("supported", "unsupported", "replaced")
+RAG_GROUNDING = Counter(
+    "tsa_rag_grounding_total",
+    "Answers with sources by grounding result: supported (every checked claim is in a cited passage), "
+    "unsupported (some claim is not: marked), replaced (extractive policy: quoted passages instead).", ["result"])
+REWRITE_OUTCOMES = ("model", "cached", "rules")
+RAG_REWRITES = Counter(
+    "tsa_rag_rewrites_total",
+    "Follow-up questions made to stand alone before retrieval: model (rewritten by the chat model), cached "
+    "(an earlier rewrite), rules (the model's rewrite was unusable: the follow-up joined to its question).",
+    ["outcome"])
 QUESTION_TYPES = ("procedure", "troubleshooting", "specification", "general")
 RAG_QUESTIONS = Counter(
     "tsa_rag_questions_total", "Questions by type (procedure, troubleshooting, specification, general).",
@@ -130,6 +142,10 @@ def _zero_known_labels() -> None:
         AUTH_EVENTS.labels(event)
     for outcome in RAG_OUTCOMES:
         RAG_ANSWERS.labels(outcome)
+    for outcome in REWRITE_OUTCOMES:
+        RAG_REWRITES.labels(outcome)
+    for result in GROUNDING_RESULTS:
+        RAG_GROUNDING.labels(result)
     for question_type in QUESTION_TYPES:
         RAG_QUESTIONS.labels(question_type)
     for stage in RAG_STAGES:

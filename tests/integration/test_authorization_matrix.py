@@ -23,6 +23,9 @@ NOBODY = uuid.UUID(int=1)
 EXAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
     ("POST", "/api/rag-chat"): ("/api/rag-chat", {"json": {"query": "casing bolt torque", "max_tokens": 4}}),
     ("POST", "/api/search"): ("/api/search", {"json": {"query": "casing bolt torque"}}),
+    ("GET", "/api/conversations"): ("/api/conversations", {}),
+    ("GET", "/api/conversations/{conversation_id}"): ("/api/conversations/nobody-s", {}),
+    ("DELETE", "/api/conversations/{conversation_id}"): ("/api/conversations/nobody-s", {}),
     ("POST", "/api/documents"): ("/api/documents", {"files": {"file": ("m.md", b"# M\n\nmatrix text")},
                                                     "data": {"collection": "no-such-collection"}}),
     ("POST", "/api/imports"): ("/api/imports", {"files": [("files", ("m.md", b"# M\n\nmatrix"))],

@@ -11,6 +11,7 @@ import pytest
 from tests.integration.conftest import client_as, eventually_metric, metric_value, new_user, wait_until_processed
 from tsa.container import open_container
 from tsa.rag import Question
+from tsa.rag.grounding import UNSUPPORTED_MARK
 from tsa.runtime.children import stop
 from tsa.runtime.redis_server import start_embedded_redis
 
@@ -114,7 +115,9 @@ async def test_a_cached_answer_still_streams(bench_settings, api_for):
                 elif line.startswith("data: "):
                     events.append((name, json.loads(line[6:])))
     assert [n for n, _ in events] == ["sources", "token", "done"]
-    assert events[1][1]["text"] == plain["answer"] and events[2][1]["cached"]["inference"] is True
+    assert events[2][1]["answer"] == plain["answer"] and events[2][1]["cached"]["inference"] is True
+    # Tokens go out as the model wrote them; the final answer marks what its passages do not back.
+    assert events[1][1]["text"] == plain["answer"].replace(UNSUPPORTED_MARK, "")
 
 
 async def test_failed_or_abandoned_generations_are_not_cached(settings, api_for, engines, tmp_path):

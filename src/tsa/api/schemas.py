@@ -37,6 +37,9 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+CONVERSATION_ID = r"^[A-Za-z0-9._:@-]+$"
+
+
 class RagChatRequest(StrictBody):
     query: Annotated[Text, Field(min_length=1, max_length=4000)]
     stream: bool = False
@@ -44,7 +47,8 @@ class RagChatRequest(StrictBody):
     model: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     max_tokens: int = Field(default=512, ge=1, le=4096)
-    conversation_id: Annotated[Text, Field(max_length=200)] | None = None
+    # Any id the client chooses (letters, digits, ``._:@-``): turns with the same id are one conversation.
+    conversation_id: Annotated[Text, Field(min_length=1, max_length=200, pattern=CONVERSATION_ID)] | None = None
     cache: Literal["default", "no-cache"] = "default"
     # Older editions of a manual, which answers leave out by default.
     include_superseded: bool = False

@@ -36,8 +36,20 @@ class BenchEmbedder:
         return (vector / np.linalg.norm(vector)).tolist()
 
 
+def _scripted_reply(messages: list[dict[str, str]]) -> list[str] | None:
+    """The words after ``Say:`` in the last message, if it has them: an answer known in advance,
+    for testing what the service does with it (grounding)."""
+    last = messages[-1].get("content", "") if messages else ""
+    _, found, said = last.partition("Say:")
+    if not found:
+        return None
+    said = said.split("\nAnswer:", 1)[0]
+    return [word + " " for word in said.split()]
+
+
 class BenchChat:
-    """Emits ``num_predict`` (default 16) deterministic tokens, ``token_latency_s`` apart."""
+    """Emits ``num_predict`` (default 16) deterministic tokens, ``token_latency_s`` apart: ``token0 token1 …``,
+    or the words after ``Say:`` in the last message."""
 
     def __init__(self, token_latency_s: float) -> None:
         self.token_latency_s = token_latency_s
@@ -48,11 +60,13 @@ class BenchChat:
         count = 16 if count < 0 else count
         stats.prompt_eval_count = sum(len(m.get("content", "").split()) for m in messages)
         started = time.perf_counter_ns()
-        for n in range(count):
+        scripted = _scripted_reply(messages)
+        words = scripted[:count] if scripted is not None else [f"token{n} " for n in range(count)]
+        for word in words:
             if cancelled.wait(self.token_latency_s):
                 stats.done_reason = "cancelled"
                 return
             stats.eval_count += 1
-            yield f"token{n} "
+            yield word
         stats.eval_duration = time.perf_counter_ns() - started
-        stats.done_reason = "length"
+        stats.done_reason = "stop" if scripted is not None and len(scripted) <= count else "length"

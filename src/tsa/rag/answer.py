@@ -11,6 +11,7 @@ from typing import Any
 
 from tsa import metrics
 from tsa.fleet import ChatStream
+from tsa.rag.grounding import Grounding, annotated, check, extractive
 from tsa.rag.prompt import NO_CONTEXT_ANSWER
 
 Finished = Callable[["Answer | None"], Awaitable[None]]
@@ -34,6 +35,12 @@ class Answer:
     text: str = ""
     done_reason: str | None = None
     usage: dict[str, int] = field(default_factory=dict)
+    grounding: Grounding | None = None
+    # "annotate": unsupported claims are marked; "extractive": an answer with any is replaced by quotes.
+    policy: str = "annotate"
+    replaced: bool = False
+    _question: str = field(default="", repr=False)
+    _passages: list[str] = field(default_factory=list, repr=False)
     _stream: ChatStream | None = field(default=None, repr=False)
     _replay: str | None = field(default=None, repr=False)
     _started: float = field(default_factory=time.perf_counter, repr=False)
@@ -44,13 +51,17 @@ class Answer:
 
     @classmethod
     def from_cache(cls, payload: dict[str, Any], started: float, timings_ms: dict[str, float]) -> Answer:
+        grounding = payload.get("grounding")
         return cls(payload["sources"], payload["model"], None, timings_ms,
                    {"embedding": True, "chunks": True, "inference": True}, done_reason=payload["done_reason"],
-                   usage=payload.get("usage", {}), _replay=payload["answer"], _started=started)
+                   usage=payload.get("usage", {}), grounding=Grounding.from_json(grounding) if grounding else None,
+                   replaced=payload.get("replaced", False), _replay=payload["answer"], _started=started)
 
     def payload(self) -> dict[str, Any]:
+        """What the cache keeps: the text as delivered, with its grounding result."""
         return {"answer": self.text, "sources": self.sources, "model": self.model,
-                "done_reason": self.done_reason, "usage": self.usage}
+                "done_reason": self.done_reason, "usage": self.usage,
+                "grounding": self.grounding.as_json() if self.grounding else None, "replaced": self.replaced}
 
     @property
     def kind(self) -> str:
@@ -69,7 +80,10 @@ class Answer:
                 pieces: AsyncIterator[str] = _once(self._replay)
             elif self._stream is None:
                 self.text, self.done_reason = NO_CONTEXT_ANSWER, "no_context"
+                self.grounding = Grounding(True)
                 pieces = _once(NO_CONTEXT_ANSWER)
+            elif self.policy == "extractive":
+                pieces = self._checked_first()
             else:
                 pieces = self._generated()
             async with contextlib.aclosing(pieces):  # leaving early closes the generation now, not at GC
@@ -79,6 +93,11 @@ class Answer:
                         self._first_piece()
                     yield piece
             outcome = "answered" if self.sources else "no_context"
+            if self.grounding is None and self._stream is not None:
+                self._check()
+            if outcome == "answered" and self.grounding is not None:
+                metrics.RAG_GROUNDING.labels("replaced" if self.replaced else
+                                             "supported" if self.grounding.supported else "unsupported").inc()
         except (asyncio.CancelledError, GeneratorExit):
             outcome = "cancelled"
             raise
@@ -102,6 +121,24 @@ class Answer:
             if self._on_finished is not None:
                 finished, self._on_finished = self._on_finished, None
                 await finished(None)
+
+    def _check(self) -> None:
+        started = time.perf_counter()
+        self.grounding = check(self.text, self._passages)
+        metrics.RAG_STAGE_DURATION.labels(stage="grounding").observe(time.perf_counter() - started)
+
+    async def _checked_first(self) -> AsyncIterator[str]:
+        """Extractive policy: the whole answer is checked before any of it goes out; one that fails
+        becomes the passages' own sentences, quoted."""
+        async with contextlib.aclosing(self._generated()) as generated:
+            async for _ in generated:
+                pass
+        self._check()
+        assert self.grounding is not None
+        if not self.grounding.supported:
+            self.text = extractive(self._question, self._passages, self.grounding.cited)
+            self.replaced = True
+        yield self.text
 
     def _first_piece(self) -> None:
         seconds = time.perf_counter() - self._started
@@ -134,10 +171,18 @@ class Answer:
         metrics.RAG_STAGE_DURATION.labels(stage=stage).observe(seconds)
 
     def metadata(self) -> dict[str, Any]:
+        """The delivered answer: unsupported claims marked in the text (the streamed tokens are as the
+        model wrote them; ``grounding.unsupported`` says where, for clients that mark them)."""
         self.timings_ms["total_ms"] = round((time.perf_counter() - self._started) * 1000, 2)
-        return {"answer": self.text, "sources": self.sources, "model": self.model, "instance": self.instance,
+        text = self.text
+        grounding = None
+        if self.grounding is not None:
+            grounding = {**self.grounding.as_json(), "replaced": self.replaced}
+            if not self.replaced:
+                text = annotated(self.text, self.grounding)
+        return {"answer": text, "sources": self.sources, "model": self.model, "instance": self.instance,
                 "cached": self.cached, "done_reason": self.done_reason, "usage": self.usage,
-                "timings_ms": self.timings_ms}
+                "grounding": grounding, "timings_ms": self.timings_ms}
 
 
 async def _once(text: str) -> AsyncIterator[str]:

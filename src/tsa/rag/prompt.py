@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tsa.rag.followups import Turn
 from tsa.records import SearchHit
 
 PROMPT_VERSION = 1
@@ -40,9 +41,14 @@ def format_context(hits: list[SearchHit]) -> str:
     return "\n\n".join(passages)
 
 
-def build_messages(question: str, hits: list[SearchHit]) -> list[dict[str, str]]:
+def build_messages(question: str, hits: list[SearchHit], history: list[Turn] | None = None
+                   ) -> list[dict[str, str]]:
+    """System prompt, the earlier turns of the conversation (already bounded), then the passages and
+    the question."""
     user = f"Context passages:\n\n{format_context(hits)}\n\nQuestion: {question.strip()}\nAnswer:"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    earlier = [message for turn in history or [] for message in (
+        {"role": "user", "content": turn.standalone}, {"role": "assistant", "content": turn.answer})]
+    return [{"role": "system", "content": SYSTEM_PROMPT}, *earlier, {"role": "user", "content": user}]
 
 
 def snippet(text: str, max_chars: int = 240) -> str:

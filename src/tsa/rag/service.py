@@ -11,13 +11,19 @@ from typing import Any
 from tsa import metrics
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight, Ticket, scope_digest
 from tsa.cache.layers import record
+from tsa.errors import TSAError
 from tsa.fleet import Fleet
 from tsa.model_names import canonical_name
 from tsa.rag.answer import Answer, cacheable
+from tsa.rag.followups import Turn, acceptable, needs_rewrite, recent, rewrite_messages, rules_rewrite
 from tsa.rag.question_types import classify_question
 from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet
 from tsa.records import SearchHit
 from tsa.store import DocumentStore, HybridRetriever
+
+
+# A rewrite is a short call; past this the question goes on with the rules' rewrite.
+REWRITE_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class Question:
     generation: str | None = None
     # Older editions of manuals are left out of answers unless asked for.
     include_superseded: bool = False
+    # Earlier turns of the conversation, which the model sees (bounded); never part of a cache key.
+    history: tuple[Turn, ...] = ()
 
 
 @dataclass
@@ -66,13 +74,14 @@ class Caches:
 
 class RagService:
     def __init__(self, fleet: Fleet, retriever: HybridRetriever, documents: DocumentStore, caches: Caches,
-                 chat_model: str, min_similarity: float) -> None:
+                 chat_model: str, min_similarity: float, grounding_policy: str = "annotate") -> None:
         self.fleet = fleet
         self.retriever = retriever
         self.documents = documents
         self.caches = caches
         self.chat_model = chat_model
         self.min_similarity = min_similarity
+        self.grounding_policy = grounding_policy
 
     def _retrieval_parts(self, query: str, k: int, generation: str, collections: frozenset[int],
                          include_superseded: bool) -> dict[str, Any]:
@@ -107,6 +116,34 @@ class RagService:
             await self.caches.chunks.put(key, entry, (time.perf_counter() - started) * 1000)
         return result
 
+    async def standalone(self, question: str, history: list[Turn], model: str | None = None) -> tuple[str, str]:
+        """The question as retrieval should see it, and how it was made: ``none`` (it stands alone),
+        ``model`` (rewritten by the chat model, cached) or ``rules`` (the model's rewrite was missing or
+        unusable)."""
+        if not needs_rewrite(question, history):
+            return question, "none"
+        model = model or self.chat_model
+        key = self.caches.answers.key({"rewrite": question, "turns": [t.standalone for t in history[-3:]],
+                                       "chat_model": canonical_name(model), "prompt_version": PROMPT_VERSION})
+        if (cached := await self.caches.answers.get(key)) is not None:
+            metrics.RAG_REWRITES.labels("cached").inc()
+            return cached["standalone"], "model"
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(REWRITE_TIMEOUT_S):
+                stream = await self.fleet.open_chat(model, rewrite_messages(question, history),
+                                                    {"temperature": 0.0, "num_predict": 64})
+                parts = [c.get("message", {}).get("content", "") async for c in stream.chunks]
+            rewritten = acceptable("".join(parts), question)
+        except (TSAError, TimeoutError):
+            rewritten = None
+        if rewritten is None:
+            metrics.RAG_REWRITES.labels("rules").inc()
+            return rules_rewrite(question, history), "rules"
+        metrics.RAG_REWRITES.labels("model").inc()
+        await self.caches.answers.put(key, {"standalone": rewritten}, (time.perf_counter() - started) * 1000)
+        return rewritten, "model"
+
     async def ask(self, question: Question) -> Answer:
         """Answer from the cache, or retrieve and open the generation; raises before any byte is sent
         if the model or the fleet fails. The answer counts its own outcome as it is delivered."""
@@ -125,7 +162,8 @@ class RagService:
         key = self.caches.answers.key({
             **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections,
                                     question.include_superseded),
-            "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION})
+            "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION,
+            "grounding_policy": self.grounding_policy})
         ticket: Ticket | None = None
         if question.use_cache:
             if (payload := await self.caches.answers.get(key)) is not None:
@@ -154,8 +192,10 @@ class RagService:
         if not hits:
             return Answer(sources, model, None, retrieval.timings_ms, cached, _started=started)
         generate_started = time.perf_counter()
-        stream = await self.fleet.open_chat(model, build_messages(question.query, hits), options)
-        return Answer(sources, model, stream.instance, retrieval.timings_ms, cached, _stream=stream,
+        stream = await self.fleet.open_chat(model, build_messages(question.query, hits, recent(list(question.history))),
+                                            options)
+        return Answer(sources, model, stream.instance, retrieval.timings_ms, cached, policy=self.grounding_policy,
+                      _question=question.query, _passages=[h.text for h in hits], _stream=stream,
                       _started=started, _generate_started=generate_started)
 
     async def _remember(self, answer: Answer | None, key: str, ticket: Ticket, question: Question,

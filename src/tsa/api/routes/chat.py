@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -16,19 +18,53 @@ from tsa.api.errors import documented, error_body, visible_message
 from tsa.api.schemas import RagChatRequest
 from tsa.api.sse import sse_event
 from tsa.api.streaming import SettledStreamingResponse
+from tsa.container import Container
 from tsa.errors import TSAError
 from tsa.rag import Answer, Question
+from tsa.rag.followups import Turn
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-def _question(body: RagChatRequest, principal: Principal, generation: str) -> Question:
-    return Question(query=body.query, collections=principal.scope.readable, generation=generation,
+@dataclass(frozen=True)
+class _Turn:
+    """This question's place in its conversation (if any): what retrieval saw, and how it came to be."""
+
+    conversation_id: str | None
+    standalone: str
+    rewrite: str  # none, model, rules
+    history: tuple[Turn, ...] = ()
+
+    def json(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "standalone_query": self.standalone,
+                "rewrite": self.rewrite}
+
+
+async def _turn(body: RagChatRequest, principal: Principal, container: Container) -> _Turn:
+    if body.conversation_id is None:
+        return _Turn(None, body.query, "none")
+    history = await container.conversations.history(principal.user_id, body.conversation_id)
+    standalone, how = await container.rag.standalone(body.query, history, body.model)
+    return _Turn(body.conversation_id, standalone, how, tuple(history))
+
+
+def _question(body: RagChatRequest, principal: Principal, generation: str, turn: _Turn) -> Question:
+    return Question(query=turn.standalone, collections=principal.scope.readable, generation=generation,
                     max_context_chunks=body.max_context_chunks, model=body.model,
                     temperature=body.temperature, max_tokens=body.max_tokens, use_cache=body.cache != "no-cache",
                     max_tokens_requested="max_tokens" in body.model_fields_set,
-                    include_superseded=body.include_superseded)
+                    include_superseded=body.include_superseded, history=turn.history)
+
+
+async def _remember(container: Container, principal: Principal, body: RagChatRequest, turn: _Turn,
+                    answer: Answer) -> None:
+    """Store the delivered turn of a conversation."""
+    if turn.conversation_id is None:
+        return
+    await container.conversations.append(
+        principal.user_id, turn.conversation_id, principal.key_id, question=body.query, standalone=turn.standalone,
+        rewrite=turn.rewrite, answer=answer.text, sources=answer.sources, model=answer.model)
 
 
 _RESPONSES: dict[int | str, dict] = {
@@ -49,17 +85,22 @@ async def rag_chat(body: RagChatRequest, request: Request, container: ContainerD
     """Answer from the documents the caller may read. 404: the requested model is unknown."""
     # Retrieval and opening the generation happen before any byte is sent,
     # so an unknown model or a dead fleet still gets a proper status code.
-    answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation))
+    turn = await _turn(body, principal, container)
+    answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation, turn))
     if body.stream:
-        return SettledStreamingResponse(_events(answer, principal), answer.abandon, media_type="text/event-stream",
+        return SettledStreamingResponse(_events(answer, principal, turn, lambda: _remember(
+                                            container, principal, body, turn, answer)),
+                                        answer.abandon, media_type="text/event-stream",
                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     async with contextlib.aclosing(answer.pieces()) as pieces:
         async for _ in pieces:
             pass
-    return JSONResponse(answer.metadata())  # plain JSON types already: skip FastAPI's encoder
+    await _remember(container, principal, body, turn, answer)
+    return JSONResponse({**answer.metadata(), **turn.json()})  # plain JSON types: skip FastAPI's encoder
 
 
-async def _events(answer: Answer, principal: Principal) -> AsyncIterator[bytes]:
+async def _events(answer: Answer, principal: Principal, turn: _Turn,
+                  remember: Callable[[], Awaitable[None]]) -> AsyncIterator[bytes]:
     yield sse_event("sources", {"sources": answer.sources})
     try:
         # If the client goes away, closing the pieces cancels the upstream generation at once.
@@ -74,4 +115,5 @@ async def _events(answer: Answer, principal: Principal) -> AsyncIterator[bytes]:
         yield sse_event("error", {"code": "internal_error",
                                   "message": "an unexpected error occurred; it has been logged"})
         return
-    yield sse_event("done", answer.metadata())
+    await remember()
+    yield sse_event("done", {**answer.metadata(), **turn.json()})
