@@ -291,6 +291,13 @@ def business() -> dict[str, Any]:
          Panel("Answer quality: grounding results per minute", "supported; unsupported (claims marked); replaced "
                "(extractive policy: quoted passages instead).",
                [q(f'{rate("tsa_rag_grounding_total", by="result")} * 60', "{{result}}")], stack=True)],
+        [Panel("Answer quality: feedback per hour by model", "Thumbs up and down from the people who got the "
+               "answers (POST /api/feedback).",
+               [q('sum by (model, rating) (increase(tsa_feedback_total[1h]))', "{{model}} {{rating}}")],
+               stack=True),
+         Panel("Follow-up rewrites per minute", "Follow-ups made to stand alone: by the chat model, from the "
+               "cache, or by the rule when the model's rewrite was unusable.",
+               [q(f'{rate("tsa_rag_rewrites_total", by="outcome")} * 60', "{{outcome}}")], stack=True)],
         [Panel("Answer outcomes per minute", "answered, no_context, error, cancelled.",
                [q(f'{rate("tsa_rag_answers_total", by="outcome")} * 60', "{{outcome}}")], stack=True),
          Panel("Context retrieval and no-answer rate", "",

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)
     # What happens to an answer with a claim its passages do not back (README "Grounding").
     grounding_policy: Literal["annotate", "extractive"] = "annotate"
+    # How long after an answer its feedback is taken (the answer's record waits in Redis).
+    feedback_window_s: int = Field(default=7 * 86400, ge=60)
 
     # Ingestion (see README "How ingestion works"): workers, retries, and what one document may cost.
     worker_in_process: bool = True  # `tsa serve` runs a worker too; false when separate `tsa worker`s do

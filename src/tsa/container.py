@@ -29,6 +29,7 @@ from tsa.jobs.queue import install_queue_schema
 from tsa.jobs.worker import WorkerOptions, running_worker, sample_queue_forever
 from tsa.store.migrate import MIGRATION_LOCK
 from tsa.store.conversations import ConversationStore
+from tsa.store.feedback import AnswerRecords, FeedbackStore
 from tsa.store.progress_feed import ProgressFeed
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService
@@ -64,6 +65,8 @@ class Container:
     progress: ProgressFeed
     rag: RagService
     conversations: ConversationStore
+    feedback: FeedbackStore
+    answer_records: AnswerRecords
     caches: Caches
     dependencies: dict[str, Probe]
     access: Access
@@ -189,7 +192,8 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         progress = ProgressFeed(endpoints.database_url)
         stack.push_async_callback(progress.close)
         yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, originals, retriever,
-                        pipeline, queue, progress, rag, ConversationStore(pool), caches, dependencies, access)
+                        pipeline, queue, progress, rag, ConversationStore(pool), FeedbackStore(pool),
+                        AnswerRecords(caches.redis, settings.feedback_window_s), caches, dependencies, access)
 
 
 def ingest_options(settings: Settings) -> IngestOptions:

@@ -56,6 +56,10 @@ RAG_GROUNDING = Counter(
     "tsa_rag_grounding_total",
     "Answers with sources by grounding result: supported (every checked claim is in a cited passage), "
     "unsupported (some claim is not: marked), replaced (extractive policy: quoted passages instead).", ["result"])
+FEEDBACK_RATINGS = ("up", "down")
+# ``model``: the chat model that answered (models the fleet serves: unknown ones are refused before answering).
+FEEDBACK = Counter("tsa_feedback_total", "Feedback given on answers, by rating (up, down) and model.",
+                   ["rating", "model"])
 REWRITE_OUTCOMES = ("model", "cached", "rules")
 RAG_REWRITES = Counter(
     "tsa_rag_rewrites_total",

@@ -97,7 +97,10 @@ async def _drive_traffic(api: httpx.AsyncClient) -> None:
     for n, question in enumerate(QUESTIONS):
         body = {"query": f"{question} {uuid.uuid4().hex[:4]}", "max_tokens": 8}
         headers = {"X-Client-Id": f"van-{n % 2}"}
-        assert (await api.post("/api/rag-chat", json=body, headers=headers)).status_code == 200
+        answered = await api.post("/api/rag-chat", json=body, headers=headers)
+        assert answered.status_code == 200
+        feedback = {"answer_id": answered.json()["answer_id"], "rating": ("up", "down")[n % 2]}
+        assert (await api.post("/api/feedback", json=feedback)).status_code == 201
         assert (await api.post("/api/rag-chat", json=body, headers=headers)).json()["cached"]["inference"]
     same = {"query": f"What is the torque? {uuid.uuid4().hex[:4]}", "max_tokens": 8, "stream": True}
     await asyncio.gather(*(api.post("/api/rag-chat", json=same) for _ in range(5)))  # coalesced

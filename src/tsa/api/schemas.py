@@ -4,6 +4,7 @@ temperature) and text never carries a NUL character (PostgreSQL cannot store one
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -112,3 +113,14 @@ class CollectionUpdate(StrictBody):
 
 class GrantRequest(StrictBody):
     permission: Permission
+
+
+class FeedbackRequest(StrictBody):
+    answer_id: Annotated[uuid.UUID, Field(strict=False)]  # the answer's `answer_id`, as text
+    rating: Literal["up", "down"]
+    comment: Annotated[Text, Field(max_length=4000)] | None = None
+    corrected_answer: Annotated[Text, Field(max_length=8000)] | None = None
+
+
+class ReviewRequest(StrictBody):
+    reviewed: bool

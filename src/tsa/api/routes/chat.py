@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,8 +59,11 @@ def _question(body: RagChatRequest, principal: Principal, generation: str, turn:
 
 
 async def _remember(container: Container, principal: Principal, body: RagChatRequest, turn: _Turn,
-                    answer: Answer) -> None:
-    """Store the delivered turn of a conversation."""
+                    answer: Answer, answer_id: uuid.UUID) -> None:
+    """Keep what was answered: for feedback (a while, in Redis), and as a turn of its conversation."""
+    await container.answer_records.remember(answer_id, {
+        "question": body.query, "answer": answer.text, "sources": answer.sources, "model": answer.model,
+        "grounding": answer.grounding.as_json() if answer.grounding else None, "user_id": principal.user_id})
     if turn.conversation_id is None:
         return
     await container.conversations.append(
@@ -87,19 +91,21 @@ async def rag_chat(body: RagChatRequest, request: Request, container: ContainerD
     # so an unknown model or a dead fleet still gets a proper status code.
     turn = await _turn(body, principal, container)
     answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation, turn))
+    answer_id = uuid.uuid4()
     if body.stream:
-        return SettledStreamingResponse(_events(answer, principal, turn, lambda: _remember(
-                                            container, principal, body, turn, answer)),
+        return SettledStreamingResponse(_events(answer, principal, turn, answer_id, lambda: _remember(
+                                            container, principal, body, turn, answer, answer_id)),
                                         answer.abandon, media_type="text/event-stream",
                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     async with contextlib.aclosing(answer.pieces()) as pieces:
         async for _ in pieces:
             pass
-    await _remember(container, principal, body, turn, answer)
-    return JSONResponse({**answer.metadata(), **turn.json()})  # plain JSON types: skip FastAPI's encoder
+    await _remember(container, principal, body, turn, answer, answer_id)
+    # plain JSON types: skip FastAPI's encoder
+    return JSONResponse({**answer.metadata(), **turn.json(), "answer_id": str(answer_id)})
 
 
-async def _events(answer: Answer, principal: Principal, turn: _Turn,
+async def _events(answer: Answer, principal: Principal, turn: _Turn, answer_id: uuid.UUID,
                   remember: Callable[[], Awaitable[None]]) -> AsyncIterator[bytes]:
     yield sse_event("sources", {"sources": answer.sources})
     try:
@@ -116,4 +122,4 @@ async def _events(answer: Answer, principal: Principal, turn: _Turn,
                                   "message": "an unexpected error occurred; it has been logged"})
         return
     await remember()
-    yield sse_event("done", {**answer.metadata(), **turn.json()})
+    yield sse_event("done", {**answer.metadata(), **turn.json(), "answer_id": str(answer_id)})
