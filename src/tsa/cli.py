@@ -394,3 +394,37 @@ def _cache_table(caches: dict[str, Any]) -> Table:
                       str(layer["coalesced"]), str(layer["entries_written"]),
                       _number(layer["estimated_time_saved_ms"] / 1000))
     return table
+
+
+@app.command("eval")
+def evaluate(sets: Annotated[list[str] | None, typer.Option(
+                 "--set", help="Evaluation set(s) to run (default: every set in --sets-dir).")] = None,
+             sets_dir: Annotated[Path, typer.Option(help="Folder of evaluation sets (YAML).")] = Path("evals"),
+             show_misses: Annotated[bool, typer.Option(help="List questions answered below rank 5.")] = False
+             ) -> None:
+    """Retrieval quality on the evaluation sets: hit@1, hit@5, MRR@10 and nDCG@10, overall and by
+    kind of question (each set's documents go into a collection of their own, eval-<set>)."""
+    from tsa.container import open_container
+    from tsa.evaluation import evaluate_retrieval, load_sets
+
+    settings = _settings()
+    chosen = load_sets(sets_dir, sets)
+    results = []
+
+    async def main() -> None:
+        async with open_container(settings) as container:
+            for evaluation in chosen:
+                results.append(await evaluate_retrieval(container, evaluation))
+
+    _run(main)
+    table = Table("set", "questions", "hit@1", "hit@5", "MRR@10", "nDCG@10", title="Retrieval")
+    for result in results:
+        for label, scores in [("", result.overall), *sorted(result.by_kind.items())]:
+            table.add_row(result.name if not label else f"  {label}", str(scores.cases), f"{scores.hit_at_1:.3f}",
+                          f"{scores.hit_at_5:.3f}", f"{scores.mrr_at_10:.3f}", f"{scores.ndcg_at_10:.3f}",
+                          style=None if not label else "dim")
+    console.print(table)
+    if show_misses:
+        for result in results:
+            for question, rank in result.misses:
+                console.print(f"{result.name}: rank {rank or '>10'}: {question}", markup=False)

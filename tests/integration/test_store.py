@@ -92,7 +92,7 @@ async def test_a_rolled_back_release_runs_on_a_newer_schema(settings, pool):
     from tsa.store.migrate import Migration, bundled_migrations
 
     newer = Migration(9001, "future_release", "ALTER TABLE chunks ADD COLUMN summary text; "
-                                              "CREATE TABLE feedback (id bigserial PRIMARY KEY, note text)")
+                                              "CREATE TABLE future_notes (id bigserial PRIMARY KEY, note text)")
     known = [m.version for m in bundled_migrations()]
     assert await migrate(pool, [*bundled_migrations(), newer]) == [*known, 9001]
     async with open_container(settings) as container:  # this release does not know 9001
