@@ -29,7 +29,7 @@ def test_ranks_and_scores():
 
 def test_the_sets_in_the_repository_load_and_are_complete():
     sets = load_sets(ROOT / "evals")
-    assert "hf22" in {s.name for s in sets}
+    assert {"hf22", "gutenprint"} <= {s.name for s in sets}
     for evaluation in sets:
         assert all(path.exists() for path in evaluation.documents), evaluation.name
         assert len(evaluation.cases) >= 40 and any(c.unanswerable for c in evaluation.cases)
@@ -42,4 +42,7 @@ def test_a_set_that_is_not_there_or_not_complete_is_refused(tmp_path):
     (tmp_path / "evals").mkdir()
     (tmp_path / "evals" / "bad.yaml").write_text("name: bad\ndocuments: []\ncases:\n  - {question: 'Why?'}\n")
     with pytest.raises(InvalidValue, match="needs a document"):
+        load_sets(tmp_path / "evals")
+    (tmp_path / "evals" / "bad.yaml").write_text("name: bad\ndocuments: [{path: gone.pdf}]\ncases: []\n")
+    with pytest.raises(NotFound, match="install-manuals"):
         load_sets(tmp_path / "evals")

@@ -45,6 +45,10 @@ def _case(raw: dict, where: str) -> Case:
 def load_set(path: Path, root: Path) -> EvalSet:
     raw = yaml.safe_load(path.read_text())
     documents = tuple((root / d["path"]) for d in raw["documents"])
+    for document in documents:
+        if not document.is_file():
+            raise NotFound(f"{path.name}: {document} is not there (./scripts/install-manuals installs the manuals "
+                           "the sets ask about)")
     cases = tuple(_case(c, f"{path.name} case {n}") for n, c in enumerate(raw["cases"], start=1))
     return EvalSet(raw["name"], raw.get("description", ""), documents, cases)
 
