@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import contextlib
 import subprocess
 import uuid
@@ -195,6 +196,20 @@ def engines(tmp_path) -> Callable[..., AsyncIterator[list[Engine]]]:
     yield many
     for engine in started:
         stop(engine.process)
+
+
+async def sse_events(api: httpx.AsyncClient, method: str, path: str, **kwargs: object) -> list[tuple[str, dict]]:
+    """Every (event, JSON data) of a server-sent event stream, to its end."""
+    events: list[tuple[str, dict]] = []
+    async with api.stream(method, path, **kwargs) as response:  # type: ignore[arg-type]
+        assert response.headers["content-type"].startswith("text/event-stream"), response.status_code
+        name = ""
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+    return events
 
 
 async def wait_until_processed(api: httpx.AsyncClient, document_id: str, attempts: int = 600) -> dict:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import pytest
 
-from tests.integration.conftest import client_as, eventually_metric, metric_value, new_user, wait_until_processed
+from tests.integration.conftest import (client_as, eventually_metric, metric_value, new_user, sse_events,
+                                       wait_until_processed)
 from tsa.container import open_container
 from tsa.rag import Question
 from tsa.rag.grounding import UNSUPPORTED_MARK
@@ -105,15 +105,7 @@ async def test_a_cached_answer_still_streams(bench_settings, api_for):
         await _upload(api, "cx9.md", MANUAL)
         question = _question()
         plain = (await api.post("/api/rag-chat", json=question)).json()
-        events = []
-        async with api.stream("POST", "/api/rag-chat", json={**question, "stream": True}) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
-            name = None
-            async for line in response.aiter_lines():
-                if line.startswith("event: "):
-                    name = line[7:]
-                elif line.startswith("data: "):
-                    events.append((name, json.loads(line[6:])))
+        events = await sse_events(api, "POST", "/api/rag-chat", json={**question, "stream": True})
     assert [n for n, _ in events] == ["sources", "token", "done"]
     assert events[2][1]["answer"] == plain["answer"] and events[2][1]["cached"]["inference"] is True
     # Tokens go out as the model wrote them; the final answer marks what its passages do not back.

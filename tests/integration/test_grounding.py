@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.integration.conftest import wait_until_processed
+from tests.integration.conftest import sse_events, wait_until_processed
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +19,7 @@ async def _ask(api, say: str, stream: bool = False, cache: str = "no-cache") -> 
         response = await api.post("/api/rag-chat", json=body)
         assert response.status_code == 200, response.text
         return response.json()
-    events = []
-    async with api.stream("POST", "/api/rag-chat", json={**body, "stream": True}) as response:
-        event = None
-        async for line in response.aiter_lines():
-            if line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("data: "):
-                events.append((event, json.loads(line[6:])))
+    events = await sse_events(api, "POST", "/api/rag-chat", json={**body, "stream": True})
     return events[-1][1] | {"streamed": "".join(d["text"] for e, d in events if e == "token")}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import json
 import os
 import uuid
 
@@ -14,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.documents import bomb_zip_bytes, docx_bytes, encrypted_pdf_bytes, scanned_pdf_bytes, zip_bytes
-from tests.integration.conftest import serve_api
+from tests.integration.conftest import serve_api, sse_events
 from tests.integration.processes import start_worker, terminate
 from tsa.container import container_worker
 from tsa.ingest import ChunkingParams
@@ -132,15 +131,7 @@ async def test_progress_is_streamed_as_server_sent_events(container, api, sample
         upload = await api.post("/api/documents", files={"file": ("hf22.pdf", sample_pdf)})
         assert upload.status_code == 202
         document_id = upload.json()["document_id"]
-        events: list[tuple[str, dict]] = []
-        async with api.stream("GET", f"/api/documents/{document_id}/events") as stream:
-            assert stream.headers["content-type"].startswith("text/event-stream")
-            event = None
-            async for line in stream.aiter_lines():
-                if line.startswith("event: "):
-                    event = line[7:]
-                elif line.startswith("data: "):
-                    events.append((event, json.loads(line[6:])))
+        events = await sse_events(api, "GET", f"/api/documents/{document_id}/events")
     stages = [body["stage"] for name, body in events if name == "progress"]
     assert stages[-1] == "ready" and events[-1][0] == "end"
     assert stages == sorted(stages, key=["queued", "parsing", "embedding", "publishing", "ready"].index)
