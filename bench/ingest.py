@@ -162,7 +162,8 @@ def start_workers(count: int, settings: Settings, home: Path) -> list[subprocess
 async def submit_all(container, files: list[Path], priority: JobPriority) -> list[uuid.UUID]:  # noqa: ANN001
     ids = []
     for path in files:
-        ids.append((await container.pipeline.submit(path.name, path.read_bytes(), priority=priority)).document_id)
+        data = await asyncio.to_thread(path.read_bytes)
+        ids.append((await container.pipeline.submit(path.name, data, priority=priority)).document_id)
     return ids
 
 

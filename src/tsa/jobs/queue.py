@@ -7,15 +7,12 @@ service keeps asyncpg. Its schema is installed with our migrations, under the sa
 from __future__ import annotations
 
 import enum
-import logging
 import uuid
 from importlib.resources import files
 
 import asyncpg
 import procrastinate
 from procrastinate.psycopg_connector import PsycopgConnector
-
-log = logging.getLogger(__name__)
 
 QUEUE = "ingest"
 TASK = "ingest_document"
