@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     # Cosine similarity below which a chunk without an exact identifier match is "not relevant".
     min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)
+    # How the full-text list is ranked before fusion; ts_rank_cd only to compare (README "Evaluation").
+    lexical_ranking: Literal["bm25", "ts_rank_cd"] = "bm25"
+    # Reciprocal rank fusion weights of the vector, full-text and identifier lists, tuned on the
+    # evaluation sets with the default embedding model (python -m bench.retrieval_tuning).
+    fusion_weights: Annotated[tuple[float, float, float], NoDecode] = (0.5, 2.0, 1.0)
     # What happens to an answer with a claim its passages do not back (README "Grounding").
     grounding_policy: Literal["annotate", "extractive"] = "annotate"
     # How long after an answer its feedback is taken (the answer's record waits in Redis).
@@ -107,6 +112,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
         return value
+
+    @field_validator("fusion_weights", mode="before")
+    @classmethod
+    def _split_weights(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(","))
+        return value
+
+    @field_validator("fusion_weights")
+    @classmethod
+    def _weights_usable(cls, weights: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(w < 0 for w in weights) or not any(weights):
+            raise ValueError("FUSION_WEIGHTS are three non-negative numbers (vector, full text, identifiers), "
+                             "not all zero")
+        return weights
 
     @field_validator("ollama_instances")
     @classmethod

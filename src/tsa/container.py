@@ -34,7 +34,7 @@ from tsa.store.progress_feed import ProgressFeed
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService
 from tsa.runtime import Endpoints, embedded_services
-from tsa.store import DocumentStore, HybridRetriever, OriginalStore, create_pool, ensure_embedding_space, migrate
+from tsa.store import DocumentStore, HybridRetriever, OriginalStore, Ranking, create_pool, ensure_embedding_space, migrate
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         stack.push_async_callback(_stop_flusher, flusher, caches.redis)
         documents = DocumentStore(pool)
         originals = OriginalStore(pool)
-        retriever = HybridRetriever(pool)
+        retriever = HybridRetriever(pool, ranking=Ranking(settings.lexical_ranking, settings.fusion_weights))
         await install_queue_schema(pool, MIGRATION_LOCK)
         queue = IngestQueue(endpoints.database_url)
         await queue.open()

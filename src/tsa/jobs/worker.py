@@ -30,6 +30,7 @@ from tsa import metrics
 from tsa.errors import BackendError, BackendUnavailable
 from tsa.ingest.pipeline import IngestPipeline
 from tsa.jobs.queue import QUEUE, TASK, IngestQueue, JobPriority
+from tsa.store.lexical import compact_counts
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,7 @@ async def _upkeep_forever(queue: IngestQueue, pipeline: IngestPipeline, options:
         try:
             await recover_stalled(queue, pipeline, options, options.stalled_after_s)
             await requeue_orphans(pipeline, max(60.0, 2 * options.stalled_after_s))
+            await compact_counts(pipeline.store.pool)
         except (*TRANSIENT, asyncpg.PostgresError, psycopg.Error) as exc:
             log.warning("worker upkeep failed (will try again): %s", exc)
 

@@ -87,6 +87,7 @@ class RagService:
                          include_superseded: bool) -> dict[str, Any]:
         parts = {"query": query, "k": k, "embedding_model": self.caches.embeddings.model,
                  "min_similarity": self.min_similarity, "generation": generation,
+                 "ranking": self.retriever.ranking.fingerprint,
                  "scope": scope_digest(collections)}
         if include_superseded:
             parts["include_superseded"] = True

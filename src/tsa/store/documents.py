@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -60,16 +61,26 @@ def _ocr(chunk: Chunk, ocr_pages: frozenset[int]) -> bool:
     return any(page in ocr_pages for page in range(chunk.page_start, (chunk.page_end or chunk.page_start) + 1))
 
 
+# All of a document's chunks in one statement, so the BM25 statistics' trigger runs once; lists
+# (heading path, identifiers) travel as JSON, since PostgreSQL arrays of arrays must be rectangular.
+_INSERT_CHUNKS_SQL = """
+INSERT INTO chunks (document_id, collection_id, ordinal, page_start, page_end, heading_path, heading, text,
+                    identifiers, ocr, embedding)
+SELECT $1, $2, r.ordinal, r.page_start, r.page_end, ARRAY(SELECT jsonb_array_elements_text(r.heading_path)),
+       r.heading, r.text, ARRAY(SELECT jsonb_array_elements_text(r.identifiers)), r.ocr, r.embedding::vector
+FROM unnest($3::int[], $4::int[], $5::int[], $6::jsonb[], $7::text[], $8::text[], $9::jsonb[], $10::bool[],
+            $11::text[]) AS r(ordinal, page_start, page_end, heading_path, heading, text, identifiers, ocr, embedding)
+"""
+
+
 async def _insert_chunks(conn: asyncpg.Connection, document_id: uuid.UUID, collection_id: int,
                          parsed: Parsed) -> None:
-    await conn.executemany(
-        "INSERT INTO chunks (document_id, collection_id, ordinal, page_start, page_end, heading_path,"
-        " heading, text, identifiers, ocr, embedding)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::vector)",
-        [(document_id, collection_id, c.ordinal, c.page_start, c.page_end, list(c.heading_path),
-          " > ".join(c.heading_path), c.text, extract_identifiers(" ".join((*c.heading_path, c.text))),
-          _ocr(c, parsed.ocr_pages), vector_literal(v))
-         for c, v in zip(parsed.chunks, parsed.vectors, strict=True)])
+    rows = [(c.ordinal, c.page_start, c.page_end, json.dumps(list(c.heading_path)), " > ".join(c.heading_path),
+             c.text, json.dumps(extract_identifiers(" ".join((*c.heading_path, c.text)))),
+             _ocr(c, parsed.ocr_pages), vector_literal(v))
+            for c, v in zip(parsed.chunks, parsed.vectors, strict=True)]
+    if rows:
+        await conn.execute(_INSERT_CHUNKS_SQL, document_id, collection_id, *(list(col) for col in zip(*rows, strict=True)))
 
 
 async def settle_editions(conn: asyncpg.Connection, collection_id: int, product: str | None) -> None:

@@ -1,16 +1,18 @@
-"""Hybrid retrieval: pgvector cosine, PostgreSQL full-text and exact identifiers, fused by RRF."""
+"""Hybrid retrieval: pgvector cosine, BM25 over PostgreSQL full-text and exact identifiers, fused by RRF."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from tsa.records import SearchHit
-from tsa.store.fusion import reciprocal_rank_fusion
+from tsa.store.fusion import RRF_K, reciprocal_rank_fusion
 from tsa.store.identifiers import extract_identifiers
+from tsa.store.lexical import BM25_SQL
 from tsa.store.pool import vector_literal
 
 # Every list filters by the caller's collections ($3) inside its own scan, never after a top-k:
@@ -22,8 +24,8 @@ _VECTOR_SQL = """
 SELECT id FROM chunks WHERE collection_id = ANY($3::bigint[]) AND ($4 OR NOT superseded)
 ORDER BY embedding <=> $1::text::vector LIMIT $2
 """
-# Questions are sentences: any matching word should count, so the query ORs the lexemes.
-_FULLTEXT_SQL = """
+# PostgreSQL's own ranking, kept for comparison (LEXICAL_RANKING=ts_rank_cd; README "Evaluation").
+_TS_RANK_CD_SQL = """
 WITH q AS (SELECT NULLIF(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS q)
 SELECT c.id FROM chunks c, q WHERE c.tsv @@ q.q AND c.collection_id = ANY($3::bigint[]) AND ($4 OR NOT c.superseded)
 ORDER BY ts_rank_cd(c.tsv, q.q) DESC, c.id LIMIT $2
@@ -47,10 +49,28 @@ FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigi
 """
 
 
+LEXICAL_SQL = {"bm25": BM25_SQL, "ts_rank_cd": _TS_RANK_CD_SQL}
+LISTS = ("vector", "fulltext", "identifier")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How the lists are made and fused; part of every cached retrieval's key."""
+
+    lexical: str = "bm25"
+    weights: tuple[float, float, float] = (0.5, 2.0, 1.0)  # vector, fulltext, identifier (config.py)
+    rrf_k: int = RRF_K
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.lexical}:{','.join(f'{w:g}' for w in self.weights)}:{self.rrf_k}"
+
+
 class HybridRetriever:
-    def __init__(self, pool: asyncpg.Pool, candidates_per_list: int = 40) -> None:
+    def __init__(self, pool: asyncpg.Pool, candidates_per_list: int = 40, ranking: Ranking = Ranking()) -> None:
         self.pool = pool
         self.candidates_per_list = candidates_per_list
+        self.ranking = ranking
 
     async def search(self, query: str, query_vector: list[float], k: int, scope: Collection[int],
                      include_superseded: bool = False) -> list[SearchHit]:
@@ -59,20 +79,27 @@ class HybridRetriever:
         if not scope:
             return []
         vector = vector_literal(query_vector)
-        limit = max(self.candidates_per_list, 4 * k)
-        identifiers = extract_identifiers(query)
-        collections = sorted(scope)
-        lists = await asyncio.gather(
-            self._ids(_VECTOR_SQL, vector, limit, collections, include_superseded),
-            self._ids(_FULLTEXT_SQL, query, limit, collections, include_superseded),
-            self._ids(_IDENTIFIER_SQL, identifiers, limit, collections, include_superseded) if identifiers
-            else _nothing(),
-        )
-        fused = reciprocal_rank_fusion(dict(zip(("vector", "fulltext", "identifier"), lists, strict=True)))[:k]
+        lists = await self.ranked_lists(query, vector, max(self.candidates_per_list, 4 * k), scope,
+                                        include_superseded)
+        fused = reciprocal_rank_fusion(lists, self.ranking.rrf_k, dict(zip(LISTS, self.ranking.weights,
+                                                                           strict=True)))[:k]
         if not fused:
             return []
         rows = {r["id"]: r for r in await self.pool.fetch(_DETAIL_SQL, [cid for cid, _, _ in fused], vector)}
         return [_hit(rows[cid], score, ranks) for cid, score, ranks in fused if cid in rows]
+
+    async def ranked_lists(self, query: str, vector: str, limit: int, scope: Collection[int],
+                           include_superseded: bool = False) -> dict[str, list[int]]:
+        """Chunk ids by vector similarity, by lexical rank and by shared identifiers, before fusion."""
+        identifiers = extract_identifiers(query)
+        collections = sorted(scope)
+        lists = await asyncio.gather(
+            self._ids(_VECTOR_SQL, vector, limit, collections, include_superseded),
+            self._ids(LEXICAL_SQL[self.ranking.lexical], query, limit, collections, include_superseded),
+            self._ids(_IDENTIFIER_SQL, identifiers, limit, collections, include_superseded) if identifiers
+            else _nothing(),
+        )
+        return dict(zip(LISTS, lists, strict=True))
 
     async def fetch(self, ranked: list[dict[str, Any]], scope: Collection[int]) -> list[SearchHit]:
         """Hits for a cached ranking ``[{id, score, similarity, ranks}]``, in its order, within ``scope``."""
