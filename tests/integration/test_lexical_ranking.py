@@ -12,17 +12,21 @@ from tsa.store.search import HybridRetriever, Ranking
 pytestmark = [pytest.mark.integration]
 
 _RECOUNT = """
-SELECT lexeme, count(*)::int AS chunks FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme GROUP BY lexeme
+SELECT collection_id, lexeme, count(*)::int AS chunks FROM chunks, unnest(tsvector_to_array(tsv)) AS lexeme
+GROUP BY 1, 2
 """
-_KEPT = "SELECT lexeme, sum(chunks)::int AS chunks FROM lexeme_counts GROUP BY lexeme HAVING sum(chunks) <> 0"
+_KEPT = """
+SELECT collection_id, lexeme, sum(chunks)::int AS chunks FROM lexeme_counts GROUP BY 1, 2 HAVING sum(chunks) <> 0
+"""
+_CORPUS = "SELECT collection_id, count(*)::int, sum(tokens)::int FROM chunks GROUP BY 1"
+_KEPT_CORPUS = "SELECT collection_id, sum(chunks)::int, sum(tokens)::int FROM corpus_counts GROUP BY 1 HAVING sum(chunks) <> 0"
 
 
-async def _statistics(pool) -> tuple[dict[str, int], dict[str, int], tuple[int, int], tuple[int, int]]:
-    recounted = {r["lexeme"]: r["chunks"] for r in await pool.fetch(_RECOUNT)}
-    kept = {r["lexeme"]: r["chunks"] for r in await pool.fetch(_KEPT)}
-    corpus = tuple(await pool.fetchrow("SELECT count(*), coalesce(sum(tokens), 0) FROM chunks"))
-    kept_corpus = tuple(await pool.fetchrow("SELECT coalesce(sum(chunks), 0), coalesce(sum(tokens), 0)"
-                                            " FROM corpus_counts"))
+async def _statistics(pool) -> tuple[dict, dict, set, set]:
+    recounted = {(r["collection_id"], r["lexeme"]): r["chunks"] for r in await pool.fetch(_RECOUNT)}
+    kept = {(r["collection_id"], r["lexeme"]): r["chunks"] for r in await pool.fetch(_KEPT)}
+    corpus = {tuple(r) for r in await pool.fetch(_CORPUS)}
+    kept_corpus = {tuple(r) for r in await pool.fetch(_KEPT_CORPUS)}
     return recounted, kept, corpus, kept_corpus
 
 
@@ -34,30 +38,33 @@ async def _ingest(container, name: str, text: str):
 
 async def test_statistics_follow_publishing_deleting_and_compaction(container, sample_pdf):
     manual = await container.pipeline.ingest("hf22-service-manual.pdf", sample_pdf)
-    note = await _ingest(container, "note.md", "# Seal kit\n\nThe seal kit SK-4471 fits every pump of the series.\n")
+    other = (await container.access.collections.create("other"))["id"]
+    note = await container.pipeline.ingest("note.md", b"# Seal kit\n\nThe seal kit SK-4471 fits every pump.\n",
+                                           other)
     recounted, kept, corpus, kept_corpus = await _statistics(container.pool)
     assert recounted and kept == recounted and kept_corpus == corpus
-    assert kept["seal"] >= 2
+    assert kept[(other, "seal")] == 1 and kept[(manual.collection_id, "seal")] > 1
 
     await container.pipeline.delete(note.id)
     assert await compact_counts(container.pool)
     recounted, kept, corpus, kept_corpus = await _statistics(container.pool)
     assert kept == recounted and kept_corpus == corpus
     rows_per_lexeme = await container.pool.fetchval("SELECT max(n) FROM (SELECT count(*) AS n FROM lexeme_counts"
-                                                    " GROUP BY lexeme) AS counted")
+                                                    " GROUP BY collection_id, lexeme) AS counted")
     assert rows_per_lexeme == 1, "compaction folds each lexeme's rows into one"
-    assert await container.pool.fetchval("SELECT count(*) FROM corpus_counts") == 1
+    assert await container.pool.fetchval("SELECT count(*) FROM corpus_counts WHERE collection_id = $1", other) == 0
 
     await container.pipeline.delete(manual.id)
     assert await compact_counts(container.pool)
     assert await container.pool.fetchval("SELECT count(*) FROM lexeme_counts") == 0
-    assert tuple(await container.pool.fetchrow("SELECT chunks, tokens FROM corpus_counts")) == (0, 0)
+    assert await container.pool.fetchval("SELECT count(*) FROM corpus_counts") == 0
 
 
-async def _fulltext(container, query: str, lexical: str) -> list[str]:
+async def _fulltext(container, query: str, lexical: str, scope=None) -> list[str]:
     retriever = HybridRetriever(container.pool, ranking=Ranking(lexical))
     vector = vector_literal((await container.embedder([query]))[0])
-    lists = await retriever.ranked_lists(query, vector, 10, await container.access.collections.all_ids())
+    scope = scope or await container.access.collections.all_ids()
+    lists = await retriever.ranked_lists(query, vector, 10, scope)
     titles = {r["id"]: r["source"] for r in await container.pool.fetch(
         "SELECT c.id, d.source FROM chunks c JOIN documents d ON d.id = c.document_id")}
     return [titles[i] for i in lists["fulltext"]]
@@ -83,3 +90,19 @@ async def test_bm25_prefers_the_shorter_of_two_chunks_with_the_same_match(contai
     await _ingest(container, "short.md", "# Valve\n\nClose the drain valve.\n")
     await _ingest(container, "other.md", "# Motor\n\nThe motor needs no attention.\n")
     assert (await _fulltext(container, "drain valve", "bm25"))[:2] == ["short.md", "long.md"]
+
+
+async def test_a_ranking_depends_only_on_the_collections_searched(container):
+    """Statistics are per collection: documents in a collection the question does not search (that
+    its asker may not even see) change nothing in its ranking."""
+    await _ingest(container, "valve.md", "# Valve\n\nThe valve and the valve and the valve.\n")
+    await _ingest(container, "seal.md", "# Seal\n\nThe seal fits here nicely today.\n")
+    default = frozenset({await container.access.collections.id_of("default")})
+    assert await _fulltext(container, "valve seal", "bm25", default) == ["valve.md", "seal.md"]
+    other = (await container.access.collections.create("other"))["id"]
+    for n in range(8):  # "valve" everywhere there: counted over the whole store, it would weigh nothing
+        await container.pipeline.ingest(f"other-{n}.md", f"# Valve {n}\n\nValve {n} spare.\n".encode(), other)
+    assert await _fulltext(container, "valve seal", "bm25", default) == ["valve.md", "seal.md"]
+    searched_both = [s for s in await _fulltext(container, "valve seal", "bm25", default | {other})
+                     if s in ("valve.md", "seal.md")]
+    assert searched_both == ["seal.md", "valve.md"], "searching both, the other collection's statistics count"

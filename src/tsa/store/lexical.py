@@ -1,6 +1,7 @@
 """Lexical ranking by BM25 (Robertson and Zaragoza), computed in PostgreSQL from statistics kept
 there (migration 0008), so that every replica agrees: term frequency saturates (k1), rare terms
-weigh more (inverse document frequency over all chunks), long chunks are normalised (b)."""
+weigh more (inverse document frequency over the chunks of the collections searched), long chunks
+are normalised (b)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ B = 0.75
 
 # Questions are sentences: any matching word should count, so the match ORs the lexemes; the
 # query's own lexemes (stop words dropped alike) carry their idf, and each candidate chunk's
-# tsvector gives the term frequencies.
+# tsvector gives the term frequencies. Statistics are those of the collections searched ($3).
 BM25_SQL = f"""
 WITH q AS (SELECT NULLIF(replace(plainto_tsquery('english', $1)::text, ' & ', ' | '), '')::tsquery AS q),
 corpus AS (SELECT greatest(sum(chunks), 1) AS n, greatest(sum(tokens), 1)::float8 / greatest(sum(chunks), 1) AS avgdl
-           FROM corpus_counts),
+           FROM corpus_counts WHERE collection_id = ANY($3::bigint[])),
 terms AS (
     SELECT t.lexeme, ln(1 + (corpus.n - df.n + 0.5) / (df.n + 0.5)) AS idf
     FROM unnest(tsvector_to_array(to_tsvector('english', $1))) AS t(lexeme), corpus,
-         LATERAL (SELECT greatest(coalesce(sum(chunks), 0), 0) AS n FROM lexeme_counts WHERE lexeme = t.lexeme) AS df)
+         LATERAL (SELECT greatest(coalesce(sum(chunks), 0), 0) AS n FROM lexeme_counts
+                  WHERE lexeme = t.lexeme AND collection_id = ANY($3::bigint[])) AS df)
 SELECT c.id FROM chunks c, q, corpus
 WHERE c.tsv @@ q.q AND c.collection_id = ANY($3::bigint[]) AND ($4 OR NOT c.superseded)
 ORDER BY (SELECT sum(terms.idf * tf.n * ({K1} + 1)
@@ -30,17 +32,21 @@ ORDER BY (SELECT sum(terms.idf * tf.n * ({K1} + 1)
 LIMIT $2
 """
 
-# The rows of counts for a lexeme are folded into one, under a lock only compaction takes (a
-# second compactor skips); a publish in flight keeps appending and is folded next time.
+# The rows of counts of a collection's lexeme are folded into one, under a lock only compaction
+# takes (a second compactor skips); a publish in flight keeps appending and is folded next time.
 _COMPACT_SQL = """
 WITH folded AS (
-    DELETE FROM lexeme_counts WHERE lexeme IN (SELECT lexeme FROM lexeme_counts GROUP BY lexeme HAVING count(*) > 1)
-    RETURNING lexeme, chunks)
-INSERT INTO lexeme_counts SELECT lexeme, sum(chunks) FROM folded GROUP BY lexeme HAVING sum(chunks) > 0
+    DELETE FROM lexeme_counts WHERE (collection_id, lexeme) IN (
+        SELECT collection_id, lexeme FROM lexeme_counts GROUP BY 1, 2 HAVING count(*) > 1)
+    RETURNING collection_id, lexeme, chunks)
+INSERT INTO lexeme_counts SELECT collection_id, lexeme, sum(chunks) FROM folded GROUP BY 1, 2 HAVING sum(chunks) > 0
 """
 _COMPACT_CORPUS_SQL = """
-WITH folded AS (DELETE FROM corpus_counts RETURNING chunks, tokens)
-INSERT INTO corpus_counts SELECT coalesce(sum(chunks), 0), coalesce(sum(tokens), 0) FROM folded
+WITH folded AS (
+    DELETE FROM corpus_counts WHERE collection_id IN (
+        SELECT collection_id FROM corpus_counts GROUP BY 1 HAVING count(*) > 1)
+    RETURNING collection_id, chunks, tokens)
+INSERT INTO corpus_counts SELECT collection_id, sum(chunks), sum(tokens) FROM folded GROUP BY 1 HAVING sum(chunks) > 0
 """
 _COMPACTION_LOCK = 7_261_845_008
 
@@ -51,6 +57,5 @@ async def compact_counts(pool: asyncpg.Pool) -> bool:
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _COMPACTION_LOCK):
             return False
         await conn.execute(_COMPACT_SQL)
-        if await conn.fetchval("SELECT count(*) > 1 FROM corpus_counts"):
-            await conn.execute(_COMPACT_CORPUS_SQL)
+        await conn.execute(_COMPACT_CORPUS_SQL)
         return True
