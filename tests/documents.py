@@ -23,6 +23,27 @@ def pdf_bytes(pages: list[list[str]], title: str = "Test manual") -> bytes:
     return buffer.getvalue()
 
 
+def outlined_pdf_bytes(pages: list[list[str]], outline: list[tuple[str, int, int]]) -> bytes:
+    """A PDF with bookmarks: ``outline`` holds (title, depth from 0, page index from 0)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    for index, lines in enumerate(pages):
+        y = 800
+        for line in lines:
+            pdf.drawString(60, y, line)
+            y -= 16
+        for n, (title, depth, page) in enumerate(outline):
+            if page == index:
+                pdf.bookmarkPage(f"entry-{n}")
+                pdf.addOutlineEntry(title, f"entry-{n}", level=depth)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def encrypted_pdf_bytes(algorithm: str = "RC4-128") -> bytes:
     from pypdf import PdfReader, PdfWriter
 

@@ -30,3 +30,19 @@ def test_running_headers_and_footers_are_dropped():
     pages = [["ACME Manual", f"{w} intro", "Check step 4 again", f"{w} end", f"Page {n}"]
              for n, w in enumerate(words, start=1)]
     assert without_running_lines(pages) == [[f"{w} intro", "Check step 4 again", f"{w} end"] for w in words]
+
+
+def test_an_outline_decides_which_lines_are_titles():
+    from tsa.ingest.outline import OutlineEntry, OutlineHeadings
+
+    outline = OutlineHeadings([OutlineEntry("Maintenance", 1, 3), OutlineEntry("Replacing the seal", 2, 4)])
+    blocks = blocks_from_lines([("4 Maintenance", 3), ("", 3), ("EOD", 3), ("Keep the pump dry.", 3),
+                                ("4.3Replacing the seal", 4), ("Maintenance", 5)], outline)
+    assert [(b.kind, b.level, b.text) for b in blocks] == [
+        ("heading", 1, "4 Maintenance"),
+        ("paragraph", 0, "EOD Keep the pump dry."),
+        ("heading", 2, "4.3 Replacing the seal"),
+        ("paragraph", 0, "Maintenance"),  # the title's words, but not on the page the outline names
+    ]
+    assert outline.trusted([("4 Maintenance", 3), ("4.3 Replacing the seal", 4)])
+    assert not outline.trusted([("Unrelated", 3), ("Maintenance", 4)])

@@ -1,8 +1,9 @@
 import pytest
 
-from tests.documents import HTML, MARKDOWN, TEXT, docx_bytes, encrypted_pdf_bytes, pdf_bytes
+from tests.documents import HTML, MARKDOWN, TEXT, docx_bytes, encrypted_pdf_bytes, outlined_pdf_bytes, pdf_bytes
 from tsa.errors import DocumentError, UnsupportedDocument
 from tsa.ingest import parse_document
+from tsa.ingest.chunking import chunk_blocks
 
 
 def _kinds(parsed):
@@ -67,3 +68,37 @@ def test_encrypted_pdf_is_refused():
 def test_pdf_without_text_is_refused():
     with pytest.raises(DocumentError, match="no text"):
         parse_document(pdf_bytes([[]]), "scan.pdf")
+
+
+_REFERENCE_PAGES = [["3 Command reference", "", "upsc reads a here-document:", "", "EOD", "",
+                     "The lines before EOD are sent as they are."],
+                    ["3.1upsc", "", "upsc lists every variable of a UPS."]]
+
+
+def test_a_pdf_outline_gives_the_section_titles_and_their_levels():
+    pdf = outlined_pdf_bytes(_REFERENCE_PAGES, [("Command reference", 0, 0), ("upsc", 1, 1)])
+    parsed = parse_document(pdf, "reference.pdf")
+    assert parsed.structure == "outline"
+    headings = [(b.level, b.text, b.page) for b in parsed.blocks if b.kind == "heading"]
+    # "EOD" looks like a title (short, upper case) but the outline says it is not one; the title
+    # run together with its number by text extraction gets the outline's wording back.
+    assert headings == [(1, "3 Command reference", 1), (2, "3.1 upsc", 2)]
+    chunks = chunk_blocks(parsed.blocks)
+    assert chunks[-1].heading_path == ("3 Command reference", "3.1 upsc")
+    assert any("EOD" in c.text and c.heading_path == ("3 Command reference",) for c in chunks)
+
+
+def test_without_an_outline_titles_come_from_the_layout():
+    parsed = parse_document(pdf_bytes(_REFERENCE_PAGES), "reference.pdf")
+    assert parsed.structure == "layout"
+    assert "EOD" in [b.text for b in parsed.blocks if b.kind == "heading"]
+
+
+def test_an_outline_that_does_not_match_the_text_is_not_trusted():
+    pdf = outlined_pdf_bytes(_REFERENCE_PAGES, [("Safety", 0, 0), ("Spare parts", 0, 1), ("upsc", 1, 1)])
+    assert parse_document(pdf, "reference.pdf").structure == "layout"
+
+
+def test_text_and_markup_say_where_their_titles_came_from():
+    assert parse_document(TEXT, "notes.txt").structure == "layout"
+    assert parse_document(MARKDOWN, "notes.md").structure == "markup"

@@ -35,6 +35,7 @@ class ParseResult:
     chunks: list[Chunk]
     ocr_pages: frozenset[int]
     edition: str | None
+    structure: str
 
 
 def _job(name: str, limits: ParseLimits, chunking: ChunkingParams, use_ocr: bool) -> str:
@@ -93,7 +94,7 @@ async def parse_isolated(source: AsyncIterator[bytes], name: str, limits: ParseL
                 elif kind == "done":
                     await process.wait()
                     return ParseResult(event["title"], event["page_count"], chunks, frozenset(event["ocr_pages"]),
-                                       event["edition"])
+                                       event["edition"], event["structure"])
             returncode = await process.wait()
             await asyncio.gather(*helpers, return_exceptions=True)
             raise _death(returncode, limits, stderr)

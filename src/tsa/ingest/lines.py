@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from tsa.ingest.outline import OutlineHeadings
 from tsa.records import Block
 
 NOTICE = re.compile(r"^(WARNING|CAUTION|NOTE|DANGER|IMPORTANT|NOTICE)\b\s*[:!.-]?\s*", re.IGNORECASE)
@@ -64,8 +65,10 @@ def without_running_lines(pages: list[list[str]], min_share: float = 0.5, depth:
     return [keep(page) for page in pages]
 
 
-def blocks_from_lines(lines: Iterable[tuple[str, int | None]]) -> list[Block]:
-    """Group (line, page) pairs into blocks; a blank line ends the current block."""
+def blocks_from_lines(lines: Iterable[tuple[str, int | None]], outline: OutlineHeadings | None = None
+                      ) -> list[Block]:
+    """Group (line, page) pairs into blocks; a blank line ends the current block. With an
+    ``outline``, its titles are the headings (at its levels) and no line is one by its look."""
     blocks: list[Block] = []
     current: list[str] = []
     kind, level, page = "", 0, None
@@ -81,11 +84,18 @@ def blocks_from_lines(lines: Iterable[tuple[str, int | None]]) -> list[Block]:
         if not line:
             flush()
             continue
+        titled = outline.heading(line, line_page) if outline else None
+        if titled:
+            flush()
+            blocks.append(Block("heading", titled[1], line_page, titled[0]))
+            continue
         if _COLUMN_GAP.search(raw.strip()) and not LIST_ITEM.match(line):
             flush()
             blocks.append(Block("table", " | ".join(_COLUMN_GAP.split(raw.strip())), line_page))
             continue
         new_kind, new_level = classify(line)
+        if outline and new_kind == "heading":
+            new_kind, new_level = "", 0
         if new_kind or kind == "heading" or not current:
             flush()
             kind, level, page = new_kind or "paragraph", new_level, line_page

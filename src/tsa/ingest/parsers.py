@@ -19,6 +19,7 @@ from tsa.ingest import ocr
 from tsa.ingest.editions import edition_from_text
 from tsa.ingest.limits import ParseLimits, check_unpacked_size
 from tsa.ingest.lines import blocks_from_lines, classify, without_running_lines
+from tsa.ingest.outline import OutlineEntry, OutlineHeadings
 from tsa.records import Block, ParsedDocument
 
 # Called with (pages done, pages in all) as a PDF is read.
@@ -86,6 +87,7 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits = ParseLimits(), on_pa
             if on_page:
                 on_page(index + 1, total)
         meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+        entries = _outline_entries(reader)
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
@@ -93,11 +95,35 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits = ParseLimits(), on_pa
     ocr_pages = _recognise_scanned(data, pages, scanned)
     lines = [(line, number) for number, page in enumerate(without_running_lines(pages), start=1)
              for line in page]
-    blocks = blocks_from_lines(lines)
+    outline = OutlineHeadings(entries)
+    structure = "outline" if outline.trusted((" ".join(line.split()), page) for line, page in lines) else "layout"
+    blocks = blocks_from_lines(lines, outline if structure == "outline" else None)
     title = str(meta_title).strip() if meta_title else _title(blocks, PurePath(name).stem)
     first_page = "\n".join(pages[0]) if pages else ""
     return ParsedDocument(title, "pdf", blocks, page_count=len(pages), ocr_pages=ocr_pages,
-                          edition=edition_from_text(first_page))
+                          edition=edition_from_text(first_page), structure=structure)
+
+
+def _outline_entries(reader) -> list[OutlineEntry]:  # noqa: ANN001 - pypdf's reader
+    """The PDF's bookmarks with their levels and pages; none when it has none or they are unreadable."""
+    from pypdf.errors import PdfReadError
+
+    entries: list[OutlineEntry] = []
+
+    def walk(items: list, level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            page = reader.get_destination_page_number(item)
+            if page is not None and page >= 0 and getattr(item, "title", None):
+                entries.append(OutlineEntry(str(item.title), level, page + 1))
+
+    try:
+        walk(reader.outline, 1)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        return []
+    return entries
 
 
 def _recognise_scanned(data: bytes, pages: list[list[str]], scanned: list[int]) -> frozenset[int]:
@@ -125,7 +151,7 @@ def _recognise_scanned(data: bytes, pages: list[list[str]], scanned: list[int]) 
 
 def parse_text(data: bytes, name: str) -> ParsedDocument:
     blocks = blocks_from_lines((line, None) for line in _decode(data).splitlines())
-    return ParsedDocument(_title(blocks, PurePath(name).stem), "text", blocks)
+    return ParsedDocument(_title(blocks, PurePath(name).stem), "text", blocks, structure="layout")
 
 
 def parse_markdown(data: bytes, name: str) -> ParsedDocument:

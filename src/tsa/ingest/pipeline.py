@@ -174,7 +174,8 @@ class IngestPipeline:
             vectors = await self.embed(texts, lambda done, _total: reporter.count(chunks=(done, total)))
         await reporter.settle()
         log.debug("%s: parsed and embedded in %.1f s", document.source, time.monotonic() - started)
-        return Parsed(result.title, result.page_count, result.chunks, vectors, result.ocr_pages, result.edition)
+        return Parsed(result.title, result.page_count, result.chunks, vectors, result.ocr_pages, result.edition,
+                      result.structure)
 
     async def _failed(self, document: DocumentInfo, reason: str, reparse: bool) -> DocumentInfo | None:
         if reparse:  # the live chunks stay; the reason is shown until the next successful parse

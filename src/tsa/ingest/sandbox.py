@@ -65,7 +65,7 @@ def main(job: dict[str, Any]) -> int:
                "heading_path": list(chunk.heading_path), "page_start": chunk.page_start,
                "page_end": chunk.page_end})
     _emit({"event": "done", "title": parsed.title, "page_count": parsed.page_count,
-           "ocr_pages": sorted(parsed.ocr_pages), "edition": parsed.edition})
+           "ocr_pages": sorted(parsed.ocr_pages), "edition": parsed.edition, "structure": parsed.structure})
     return 0
 
 
