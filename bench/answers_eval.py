@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -21,21 +20,9 @@ from bench.common import ROOT, table
 from tsa.config import load_settings
 from tsa.container import open_container
 from tsa.evaluation.runner import prepare
+from tsa.evaluation.scoring import says_not_covered, states
 from tsa.evaluation.sets import Case, load_sets
 from tsa.rag import Question
-from tsa.rag.grounding import quantities
-
-_REFUSAL = re.compile(r"not (?:cover|contain|mention|say|state|in the)|could not find|no information|"
-                      r"does not (?:cover|say|state)|not (?:specified|provided|available)", re.IGNORECASE)
-
-
-def states(text: str, fact: str) -> bool:
-    """Is ``fact`` stated in ``text``? Quantities by value and unit (25 N·m = 25 Nm), else as text."""
-    wanted = {(value, unit) for value, unit, _ in quantities(fact)}
-    if wanted:
-        return wanted <= {(value, unit) for value, unit, _ in quantities(text)}
-    return " ".join(fact.lower().split()) in " ".join(text.lower().split())
-
 
 @dataclass
 class Tally:
@@ -64,7 +51,7 @@ async def evaluate_case(container, case: Case, scope: frozenset[int], model: str
     tally.seconds.append(time.perf_counter() - started)
     if case.unanswerable:
         tally.unanswerable += 1
-        tally.refused += not answer.sources or bool(_REFUSAL.search(answer.text))
+        tally.refused += not answer.sources or says_not_covered(answer.text)
         return
     tally.answered += 1
     tally.grounded += bool(answer.grounding and answer.grounding.supported)
@@ -84,7 +71,7 @@ async def main(args: argparse.Namespace) -> None:
     async with open_container(settings) as container:
         model = args.model or settings.chat_model
         for evaluation in sets:
-            scope = frozenset({await prepare(container, evaluation)})
+            scope = await prepare(container, evaluation)
             tally = Tally()
             for case in evaluation.cases[:args.limit] if args.limit else evaluation.cases:
                 await evaluate_case(container, case, scope, args.model, tally)

@@ -48,7 +48,7 @@ class Lists:
 
 
 async def collect(container, evaluation, lexicals: list[str]) -> tuple[list[Lists], dict[int, Retrieved]]:  # noqa: ANN001
-    scope = frozenset({await prepare(container, evaluation)})
+    scope = await prepare(container, evaluation)
     retrievers = {name: HybridRetriever(container.pool, ranking=Ranking(name)) for name in lexicals}
     collected = []
     for case in evaluation.answerable:

@@ -295,9 +295,12 @@ def business() -> dict[str, Any]:
                "answers (POST /api/feedback).",
                [q('sum by (model, rating) (increase(tsa_feedback_total[1h]))', "{{model}} {{rating}}")],
                stack=True),
-         Panel("Follow-up rewrites per minute", "Follow-ups made to stand alone: by the chat model, from the "
-               "cache, or by the rule when the model's rewrite was unusable.",
-               [q(f'{rate("tsa_rag_rewrites_total", by="outcome")} * 60', "{{outcome}}")], stack=True)],
+         Panel("Query rewrites per minute", "Follow-ups made to stand alone: by the chat model, from the "
+               "cache, or by the rule when the model's rewrite was unusable. Weak searches searched again in "
+               "the chat model's words (QUERY_REWRITE=weak): rewritten, cached, unusable, failed.",
+               [q(f'{rate("tsa_rag_rewrites_total", by="outcome")} * 60', "follow-up {{outcome}}"),
+                q(f'{rate("tsa_rag_search_rewrites_total", by="outcome")} * 60', "search {{outcome}}")],
+               stack=True)],
         [Panel("Answer outcomes per minute", "answered, no_context, error, cancelled.",
                [q(f'{rate("tsa_rag_answers_total", by="outcome")} * 60', "{{outcome}}")], stack=True),
          Panel("Context retrieval and no-answer rate", "",

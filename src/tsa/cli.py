@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -396,18 +397,46 @@ def _cache_table(caches: dict[str, Any]) -> Table:
     return table
 
 
+def _write_feedback_set(settings: Settings, path: Path) -> None:
+    import yaml
+
+    from tsa.container import open_container
+    from tsa.evaluation.runner import feedback_set
+
+    async def main() -> tuple[dict, Counter]:
+        async with open_container(settings) as container:
+            return await feedback_set(container)
+
+    evaluation, outcomes = _run(main)
+    if not evaluation["cases"]:
+        console.print(f"No reviewed feedback makes a case ({dict(outcomes) or 'none reviewed'}); nothing written.")
+        raise typer.Exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(evaluation, sort_keys=False, allow_unicode=True))
+    console.print(f"{path}: {len(evaluation['cases'])} cases from reviewed feedback; "
+                  + ", ".join(f"{n} {outcome}" for outcome, n in outcomes.items() if outcome != "made")
+                  + f". Run it with: tsa eval --set {path.stem} --sets-dir {path.parent}")
+
+
 @app.command("eval")
 def evaluate(sets: Annotated[list[str] | None, typer.Option(
                  "--set", help="Evaluation set(s) to run (default: every set in --sets-dir).")] = None,
              sets_dir: Annotated[Path, typer.Option(help="Folder of evaluation sets (YAML).")] = Path("evals"),
-             show_misses: Annotated[bool, typer.Option(help="List questions answered below rank 5.")] = False
+             show_misses: Annotated[bool, typer.Option(help="List questions answered below rank 5.")] = False,
+             from_feedback: Annotated[bool, typer.Option(
+                 "--from-feedback", help="Write a set made from reviewed feedback (to --sets-dir/feedback.yaml) "
+                                         "instead of running sets.")] = False,
              ) -> None:
     """Retrieval quality on the evaluation sets: hit@1, hit@5, MRR@10 and nDCG@10, overall and by
-    kind of question (each set's documents go into a collection of their own, eval-<set>)."""
+    kind of question, and the share of key facts in the passages an answer is generated from (each
+    set's documents go into a collection of their own, eval-<set>)."""
     from tsa.container import open_container
     from tsa.evaluation import evaluate_retrieval, load_sets
 
     settings = _settings()
+    if from_feedback:
+        _write_feedback_set(settings, sets_dir / "feedback.yaml")
+        return
     chosen = load_sets(sets_dir, sets)
     results = []
 
@@ -417,12 +446,12 @@ def evaluate(sets: Annotated[list[str] | None, typer.Option(
                 results.append(await evaluate_retrieval(container, evaluation))
 
     _run(main)
-    table = Table("set", "questions", "hit@1", "hit@5", "MRR@10", "nDCG@10", title="Retrieval")
+    table = Table("set", "questions", "hit@1", "hit@5", "MRR@10", "nDCG@10", "facts in context", title="Retrieval")
     for result in results:
         for label, scores in [("", result.overall), *sorted(result.by_kind.items())]:
             table.add_row(result.name if not label else f"  {label}", str(scores.cases), f"{scores.hit_at_1:.3f}",
                           f"{scores.hit_at_5:.3f}", f"{scores.mrr_at_10:.3f}", f"{scores.ndcg_at_10:.3f}",
-                          style=None if not label else "dim")
+                          "" if label else f"{result.facts_in_context:.3f}", style=None if not label else "dim")
     console.print(table)
     if show_misses:
         for result in results:

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     # Reciprocal rank fusion weights of the vector, full-text and identifier lists, tuned on the
     # evaluation sets with the default embedding model (python -m bench.retrieval_tuning).
     fusion_weights: Annotated[tuple[float, float, float], NoDecode] = (0.5, 2.0, 1.0)
+    fusion_k: int = Field(default=10, ge=1, le=1000)  # the RRF constant: lower trusts each list's top more
+    # Add the manuals' words for the properties a question asks about to the full-text query
+    # ("how heavy" → weight, mass; README "Query optimisation").
+    query_expansion: bool = True
+    # "weak": when the first search finds nothing close, search again in the chat model's words
+    # (cached) and fuse both; off by default: with the small local model it helped little.
+    query_rewrite: Literal["off", "weak"] = "off"
+    # Give the model the chunk a retrieved procedure or table continues into (README "Context assembly").
+    context_neighbours: bool = True
     # What happens to an answer with a claim its passages do not back (README "Grounding").
     grounding_policy: Literal["annotate", "extractive"] = "annotate"
     # How long after an answer its feedback is taken (the answer's record waits in Redis).

@@ -174,7 +174,8 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         stack.push_async_callback(_stop_flusher, flusher, caches.redis)
         documents = DocumentStore(pool)
         originals = OriginalStore(pool)
-        retriever = HybridRetriever(pool, ranking=Ranking(settings.lexical_ranking, settings.fusion_weights))
+        ranking = Ranking(settings.lexical_ranking, settings.fusion_weights, settings.fusion_k, settings.query_expansion)
+        retriever = HybridRetriever(pool, ranking=ranking)
         await install_queue_schema(pool, MIGRATION_LOCK)
         queue = IngestQueue(endpoints.database_url)
         await queue.open()
@@ -183,7 +184,7 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         sampler = asyncio.create_task(sample_queue_forever(pool), name="queue-sampler")
         stack.push_async_callback(_cancel, sampler)
         rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity,
-                         settings.grounding_policy)
+                         settings.grounding_policy, settings.context_neighbours, settings.query_rewrite)
         access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis),
                         PrincipalCache())
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),

@@ -66,6 +66,12 @@ RAG_REWRITES = Counter(
     "Follow-up questions made to stand alone before retrieval: model (rewritten by the chat model), cached "
     "(an earlier rewrite), rules (the model's rewrite was unusable: the follow-up joined to its question).",
     ["outcome"])
+SEARCH_REWRITE_OUTCOMES = ("rewritten", "cached", "unusable", "failed")
+RAG_SEARCH_REWRITES = Counter(
+    "tsa_rag_search_rewrites_total",
+    "Weak first searches searched again in the chat model's words (QUERY_REWRITE=weak): rewritten, cached (an "
+    "earlier rewrite), unusable (the model's reply was not a query), failed (the model did not answer in time).",
+    ["outcome"])
 QUESTION_TYPES = ("procedure", "troubleshooting", "specification", "general")
 RAG_QUESTIONS = Counter(
     "tsa_rag_questions_total", "Questions by type (procedure, troubleshooting, specification, general).",
@@ -148,6 +154,8 @@ def _zero_known_labels() -> None:
         RAG_ANSWERS.labels(outcome)
     for outcome in REWRITE_OUTCOMES:
         RAG_REWRITES.labels(outcome)
+    for outcome in SEARCH_REWRITE_OUTCOMES:
+        RAG_SEARCH_REWRITES.labels(outcome)
     for result in GROUNDING_RESULTS:
         RAG_GROUNDING.labels(result)
     for question_type in QUESTION_TYPES:

@@ -25,6 +25,9 @@ class ParsedDocument:
     page_count: int | None = None
     ocr_pages: frozenset[int] = frozenset()  # pages read by OCR (they had no text layer)
     edition: str | None = None  # as the title page states it
+    # Where the section titles came from: "outline" (a PDF's bookmarks), "layout" (how lines look),
+    # "markup" (Markdown, HTML or DOCX headings).
+    structure: str = "markup"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,17 @@ class DocumentInfo:
     product: str | None = None
     edition: str | None = None
     superseded_by: UUID | None = None
+    structure: str | None = None  # where the section titles came from: outline, layout or markup
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """The chunk just before or after a hit in the same section of its document."""
+
+    chunk_id: int
+    text: str
+    page_start: int | None
+    page_end: int | None
 
 
 @dataclass(frozen=True)
@@ -83,3 +97,4 @@ class SearchHit:
     edition: str | None = None
     superseded: bool = False
     ocr: bool = False  # the text was recognised from a scanned page
+    structure: str | None = None  # where the section title came from: outline, layout or markup

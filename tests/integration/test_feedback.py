@@ -45,3 +45,39 @@ async def test_feedback_round_trip(bench_settings, service_for):
         assert reviewed.status_code == 200 and reviewed.json()["reviewed"] is True
         assert (await admin.get("/api/feedback", params={"reviewed": "false"})).json()["feedback"] == []
         assert (await admin.patch("/api/feedback/999999", json={"reviewed": True})).status_code == 404
+
+
+async def test_reviewed_feedback_becomes_an_evaluation_set(bench_settings, service_for, tmp_path):
+    """A corrected thumbs down turns into a case whose facts are the correction's and whose page is
+    the one that holds them; the set runs against the store's own collection."""
+    from tsa.evaluation import evaluate_retrieval
+    from tsa.evaluation.runner import feedback_set
+    from tsa.evaluation.sets import load_set
+
+    manual = b"# CX-9\n\n## Oil\n\nUse CXO-46 oil.\n\n## Filters\n\nChange filter CXF-12 every 500 h.\n"
+    async with service_for(bench_settings) as (container, admin):
+        upload = await admin.post("/api/documents", files={"file": ("cx9.md", manual)})
+        await wait_until_processed(admin, upload.json()["document_id"])
+        ratings = [("Which oil? Say: Use CXO-47 oil [1].", "down", "Use CXO-46 oil."),
+                   ("Which oil again? Say: No idea.", "down", None),
+                   ("How often is the filter changed? Say: Every 500 h [1].", "up", None)]
+        for question, rating, correction in ratings:
+            answer = (await admin.post("/api/rag-chat", json={"query": question, "max_tokens": 20})).json()
+            given = await admin.post("/api/feedback", json={"answer_id": answer["answer_id"], "rating": rating,
+                                                            "corrected_answer": correction})
+            assert given.status_code == 201, given.text
+            await admin.patch(f"/api/feedback/{given.json()['id']}", json={"reviewed": True})
+
+        evaluation, outcomes = await feedback_set(container)
+        assert outcomes == {"made": 2, "a thumbs down without a corrected answer": 1}
+        assert evaluation["collections"] == ["default"]
+        by_question = {c["question"]: c for c in evaluation["cases"]}
+        assert by_question["Which oil? Say: Use CXO-47 oil [1]."]["facts"] == ["CXO-46"]
+        assert by_question["How often is the filter changed? Say: Every 500 h [1]."]["facts"] == ["500 h"]
+        assert {c["document"] for c in evaluation["cases"]} == {"cx9.md"}
+
+        import yaml
+        path = tmp_path / "feedback.yaml"
+        path.write_text(yaml.safe_dump(evaluation))
+        result = await evaluate_retrieval(container, load_set(path, tmp_path))
+        assert result.overall.cases == 2 and result.overall.hit_at_5 == 1.0

@@ -75,3 +75,41 @@ async def test_a_narrow_scope_still_fills_its_results(bench_settings):
         assert len(hits) == 3 and {h.collection_id for h in hits} == {small}
         assert len(await container.retriever.search("pump seal", query, 5, {big})) == 5
         assert await container.retriever.search("pump seal", query, 5, set()) == []
+
+
+async def test_sources_say_where_section_titles_came_from(container, sample_pdf):
+    from tests.documents import outlined_pdf_bytes
+
+    await container.pipeline.ingest("hf22-service-manual.pdf", sample_pdf)
+    outlined = outlined_pdf_bytes([["3 Command reference", "", "EOD"], ["3.1upsc", "", "upsc lists every variable."]],
+                                  [("Command reference", 0, 0), ("upsc", 1, 1)])
+    info = await container.pipeline.ingest("reference.pdf", outlined)
+    assert info.structure == "outline"
+    hits = await _search(container, "upsc lists every variable", 40)
+    structures = {(h.source, h.structure) for h in hits}
+    assert structures == {("reference.pdf", "outline"), ("hf22-service-manual.pdf", "layout")}
+    upsc = next(h for h in hits if h.source == "reference.pdf" and "upsc" in h.text)
+    assert upsc.heading_path == ("3 Command reference", "3.1 upsc")
+
+
+async def test_a_weak_search_is_searched_again_in_the_models_words(bench_settings):
+    """QUERY_REWRITE=weak: nothing close was found (the bench engine's vectors are unrelated to
+    meaning), so the chat model's query ("seal", scripted) is searched too and both are fused."""
+    from prometheus_client import REGISTRY
+
+    from tsa.container import open_container
+
+    sections = "".join(f"## Part {n}\n\nThe bracket {n} is painted blue.\n\n" for n in range(12))
+    manual = f"# Pump\n\n{sections}## Seal\n\nReplace the seal yearly.\n".encode()
+    question = "Which part wears out first? Say: seal replacement"
+    ranks = {}
+    for mode in ("off", "weak"):
+        async with open_container(bench_settings.model_copy(update={"query_rewrite": mode})) as container:
+            await container.pipeline.ingest("pump.md", manual)
+            scope = await container.access.collections.all_ids()
+            before = REGISTRY.get_sample_value("tsa_rag_search_rewrites_total", {"outcome": "rewritten"}) or 0
+            hits = (await container.rag.retrieve(question, 5, scope, use_cache=False)).hits
+            ranks[mode] = next((n for n, h in enumerate(hits, start=1) if "seal" in h.text), None)
+            rewritten = REGISTRY.get_sample_value("tsa_rag_search_rewrites_total", {"outcome": "rewritten"}) - before
+            assert rewritten == (1 if mode == "weak" else 0)
+    assert ranks["off"] != 1 and ranks["weak"] == 1, ranks

@@ -40,7 +40,10 @@ def test_a_set_that_is_not_there_or_not_complete_is_refused(tmp_path):
     with pytest.raises(NotFound, match="no evaluation set named nope"):
         load_sets(ROOT / "evals", ["nope"])
     (tmp_path / "evals").mkdir()
-    (tmp_path / "evals" / "bad.yaml").write_text("name: bad\ndocuments: []\ncases:\n  - {question: 'Why?'}\n")
+    (tmp_path / "evals" / "bad.yaml").write_text("name: bad\ndocuments: []\ncases: []\n")
+    with pytest.raises(InvalidValue, match="needs documents .* or collections"):
+        load_sets(tmp_path / "evals")
+    (tmp_path / "evals" / "bad.yaml").write_text("name: bad\ncollections: [default]\ncases:\n  - {question: 'Why?'}\n")
     with pytest.raises(InvalidValue, match="needs a document"):
         load_sets(tmp_path / "evals")
     (tmp_path / "evals" / "bad.yaml").write_text("name: bad\ndocuments: [{path: gone.pdf}]\ncases: []\n")

@@ -1,3 +1,5 @@
+import pytest
+
 from tsa.store.fusion import RRF_K, reciprocal_rank_fusion
 
 
@@ -15,3 +17,12 @@ def test_scores_follow_the_formula_and_ranks_are_reported():
 
 def test_empty_lists_fuse_to_nothing():
     assert reciprocal_rank_fusion({"vector": [], "fulltext": []}) == []
+
+
+def test_weights_scale_each_lists_votes():
+    lists = {"vector": [1, 2], "fulltext": [2, 1]}
+    assert [i for i, _, _ in reciprocal_rank_fusion(lists)][0] == 1, "equal weights: the tie keeps first-seen order"
+    assert [i for i, _, _ in reciprocal_rank_fusion(lists, weights={"fulltext": 2.0})][0] == 2
+    scores = {i: s for i, s, _ in reciprocal_rank_fusion(lists, k=60, weights={"vector": 0.5, "fulltext": 2.0})}
+    assert scores[2] == pytest.approx(0.5 / 62 + 2.0 / 61)
+    assert [i for i, _, _ in reciprocal_rank_fusion(lists, weights={"vector": 0.0})] == [2, 1]

@@ -9,6 +9,7 @@ nDCG with a single relevant item (1 / log2(rank + 1)).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -57,3 +58,22 @@ def score(ranks: Iterable[int | None]) -> RetrievalScores:
     mrr = sum(1 / r for r in ranks if r is not None and r <= CUTOFF) / n
     ndcg = sum(1 / math.log2(r + 1) for r in ranks if r is not None and r <= CUTOFF) / n
     return RetrievalScores(len(ranks), share(1), share(5), mrr, ndcg)
+
+
+def states(text: str, fact: str) -> bool:
+    """Is ``fact`` stated in ``text``? Quantities by value and unit (25 N·m = 25 Nm), else as text."""
+    from tsa.rag.grounding import quantities
+
+    wanted = {(value, unit) for value, unit, _ in quantities(fact)}
+    if wanted:
+        return wanted <= {(value, unit) for value, unit, _ in quantities(text)}
+    return " ".join(fact.lower().split()) in " ".join(text.lower().split())
+
+
+_NOT_COVERED = re.compile(r"not (?:cover|contain|mention|say|state|in the)|could not find|no information|"
+                          r"does not (?:cover|say|state)|not (?:specified|provided|available)", re.IGNORECASE)
+
+
+def says_not_covered(text: str) -> bool:
+    """Does an answer say that the manuals do not cover the question (a refusal)?"""
+    return bool(_NOT_COVERED.search(text))

@@ -26,6 +26,9 @@ class EvalSet:
     description: str
     documents: tuple[Path, ...]
     cases: tuple[Case, ...] = field(default_factory=tuple)
+    # Instead of documents to ingest: collections already in the store, by name (sets made from
+    # feedback ask about the documents people use).
+    collections: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> list[Case]:
@@ -44,13 +47,16 @@ def _case(raw: dict, where: str) -> Case:
 
 def load_set(path: Path, root: Path) -> EvalSet:
     raw = yaml.safe_load(path.read_text())
-    documents = tuple((root / d["path"]) for d in raw["documents"])
+    documents = tuple((root / d["path"]) for d in raw.get("documents") or [])
+    collections = tuple(str(c) for c in raw.get("collections") or [])
+    if not documents and not collections:
+        raise InvalidValue(f"{path.name}: a set needs documents (files to ingest) or collections (in the store)")
     for document in documents:
         if not document.is_file():
             raise NotFound(f"{path.name}: {document} is not there (./scripts/install-manuals installs the manuals "
                            "the sets ask about)")
     cases = tuple(_case(c, f"{path.name} case {n}") for n, c in enumerate(raw["cases"], start=1))
-    return EvalSet(raw["name"], raw.get("description", ""), documents, cases)
+    return EvalSet(raw["name"], raw.get("description", ""), documents, cases, collections)
 
 
 def available_sets(folder: Path) -> dict[str, Path]:

@@ -106,6 +106,12 @@ def _identifiers(text: str) -> list[tuple[str, int, int]]:
             if any(c.isalpha() for c in token) and not any(a <= start < b for a, b in measured)]
 
 
+def key_facts(text: str) -> list[str]:
+    """The values a statement stands or falls by, in order: quantities with units, part numbers, codes."""
+    found = [(m.start(), m.group(0)) for _, _, m in quantities(text)] + [(s, t) for t, s, _ in _identifiers(text)]
+    return list(dict.fromkeys(token for _, token in sorted(found)))
+
+
 def check(answer: str, passages: list[str]) -> Grounding:
     """Which claims of ``answer`` the passages it cites do not back."""
     unsupported: list[Claim] = []

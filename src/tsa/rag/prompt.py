@@ -5,7 +5,7 @@ from __future__ import annotations
 from tsa.rag.followups import Turn
 from tsa.records import SearchHit
 
-PROMPT_VERSION = 1
+PROMPT_VERSION = 2  # 2: passages widened by their neighbouring chunks (context.py)
 
 SYSTEM_PROMPT = (
     "You are a technical service assistant for field technicians. Answer the question using only "

@@ -15,8 +15,10 @@ from tsa.errors import TSAError
 from tsa.fleet import Fleet
 from tsa.model_names import canonical_name
 from tsa.rag.answer import Answer, cacheable
+from tsa.rag.context import assemble
 from tsa.rag.followups import Turn, acceptable, needs_rewrite, recent, rewrite_messages, rules_rewrite
 from tsa.rag.question_types import classify_question
+from tsa.rag.search_rewrite import fused, is_weak, search_rewrite_messages, usable_query
 from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet
 from tsa.records import SearchHit
 from tsa.store import DocumentStore, HybridRetriever
@@ -57,6 +59,7 @@ def source_of(hit: SearchHit) -> dict[str, Any]:
     return {"document_id": str(hit.document_id), "collection_id": hit.collection_id, "title": hit.title, "source": hit.source,
             "page": hit.page_start, "page_end": hit.page_end, "section": " > ".join(hit.heading_path),
             "chunk_id": hit.chunk_id, "edition": hit.edition, "superseded": hit.superseded, "ocr": hit.ocr,
+            "structure": hit.structure,
             "score": round(hit.score, 6),
             "similarity": None if hit.similarity is None else round(hit.similarity, 4),
             "snippet": snippet(hit.text)}
@@ -74,7 +77,8 @@ class Caches:
 
 class RagService:
     def __init__(self, fleet: Fleet, retriever: HybridRetriever, documents: DocumentStore, caches: Caches,
-                 chat_model: str, min_similarity: float, grounding_policy: str = "annotate") -> None:
+                 chat_model: str, min_similarity: float, grounding_policy: str = "annotate",
+                 assemble_context: bool = True, query_rewrite: str = "off") -> None:
         self.fleet = fleet
         self.retriever = retriever
         self.documents = documents
@@ -82,12 +86,14 @@ class RagService:
         self.chat_model = chat_model
         self.min_similarity = min_similarity
         self.grounding_policy = grounding_policy
+        self.assemble_context = assemble_context
+        self.query_rewrite = query_rewrite
 
     def _retrieval_parts(self, query: str, k: int, generation: str, collections: frozenset[int],
                          include_superseded: bool) -> dict[str, Any]:
         parts = {"query": query, "k": k, "embedding_model": self.caches.embeddings.model,
                  "min_similarity": self.min_similarity, "generation": generation,
-                 "ranking": self.retriever.ranking.fingerprint,
+                 "ranking": self.retriever.ranking.fingerprint, "query_rewrite": self.query_rewrite,
                  "scope": scope_digest(collections)}
         if include_superseded:
             parts["include_superseded"] = True
@@ -110,12 +116,47 @@ class RagService:
         embedded = time.perf_counter()
         result.timings_ms["embed_ms"] = _elapsed_ms(started, "embed")
         result.hits = await self.retriever.search(query, vectors[0], k, collections, include_superseded)
+        if self.query_rewrite == "weak" and is_weak(result.hits):
+            result.hits = await self._search_again(query, result.hits, k, collections, include_superseded)
         result.timings_ms["retrieve_ms"] = _elapsed_ms(embedded, "retrieve")
         if use_cache:
             entry = [{"id": h.chunk_id, "score": h.score, "similarity": h.similarity, "ranks": h.ranks}
                      for h in result.hits]
             await self.caches.chunks.put(key, entry, (time.perf_counter() - started) * 1000)
         return result
+
+    async def _search_again(self, query: str, hits: list[SearchHit], k: int, collections: frozenset[int],
+                            include_superseded: bool) -> list[SearchHit]:
+        """The first search was weak: search in the chat model's words too (cached) and fuse both."""
+        key = self.caches.answers.key({"search_rewrite": query, "chat_model": canonical_name(self.chat_model),
+                                       "prompt_version": PROMPT_VERSION})
+        rewritten: str | None
+        if (cached := await self.caches.answers.get(key)) is not None:
+            rewritten, outcome = cached["query"], "cached"
+        else:
+            try:
+                async with asyncio.timeout(REWRITE_TIMEOUT_S):
+                    stream = await self.fleet.open_chat(self.chat_model, search_rewrite_messages(query),
+                                                        {"temperature": 0.0, "num_predict": 48})
+                    reply = "".join([c.get("message", {}).get("content", "") async for c in stream.chunks])
+            except (TSAError, TimeoutError):
+                metrics.RAG_SEARCH_REWRITES.labels("failed").inc()
+                return hits
+            rewritten = usable_query(reply, query)
+            outcome = "rewritten" if rewritten else "unusable"
+            await self.caches.answers.put(key, {"query": rewritten}, 0.0)
+        metrics.RAG_SEARCH_REWRITES.labels(outcome).inc()
+        if not rewritten:
+            return hits
+        vectors, _ = await self.caches.embeddings.lookup([rewritten])
+        return fused(hits, await self.retriever.search(rewritten, vectors[0], k, collections, include_superseded), k)
+
+    async def context(self, hits: list[SearchHit]) -> list[SearchHit]:
+        """The passages the model is given: the relevant hits, each with the neighbouring chunk its
+        procedure or table continues into (README "Context assembly")."""
+        if not hits or not self.assemble_context:
+            return hits
+        return assemble(hits, await self.retriever.neighbours([h.chunk_id for h in hits]))
 
     async def standalone(self, question: str, history: list[Turn], model: str | None = None) -> tuple[str, str]:
         """The question as retrieval should see it, and how it was made: ``none`` (it stands alone),
@@ -164,7 +205,7 @@ class RagService:
             **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections,
                                     question.include_superseded),
             "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION,
-            "grounding_policy": self.grounding_policy})
+            "grounding_policy": self.grounding_policy, "context_neighbours": self.assemble_context})
         ticket: Ticket | None = None
         if question.use_cache:
             if (payload := await self.caches.answers.get(key)) is not None:
@@ -187,7 +228,7 @@ class RagService:
                         started: float) -> Answer:
         retrieval = await self.retrieve(question.query, question.max_context_chunks, question.collections,
                                         question.use_cache, generation, question.include_superseded)
-        hits = [h for h in retrieval.hits if is_relevant(h, self.min_similarity)]
+        hits = await self.context([h for h in retrieval.hits if is_relevant(h, self.min_similarity)])
         cached = {**retrieval.cached, "inference": False}
         sources = [source_of(h) for h in hits]
         if not hits:

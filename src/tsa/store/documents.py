@@ -20,7 +20,7 @@ _ADVANCE_GENERATION = ("UPDATE store_meta SET value = (value::bigint + 1)::text"
                        " WHERE key = 'corpus_generation'")
 _COLUMNS = ("id, collection_id, source, title, sha256, doc_type, status, error, size_bytes, page_count, "
             "chunk_count, created_at, updated_at, stage, pages_done, pages_total, chunks_done, chunks_total, "
-            "progress_at, attempts, job_id, ocr_pages, product, edition, superseded_by")
+            "progress_at, attempts, job_id, ocr_pages, product, edition, superseded_by, structure")
 # Every progress write tells the API processes following the document (server-sent events).
 PROGRESS_CHANNEL = "tsa_documents"
 _NOTIFY = f"SELECT pg_notify('{PROGRESS_CHANNEL}', $1::uuid::text)"
@@ -44,6 +44,7 @@ class Parsed:
     vectors: list[list[float]]
     ocr_pages: frozenset[int] = frozenset()
     edition: str | None = None
+    structure: str | None = None  # where the section titles came from (ParsedDocument.structure)
 
 
 def _info(row: asyncpg.Record) -> DocumentInfo:
@@ -207,10 +208,10 @@ class DocumentStore:
             await _insert_chunks(conn, document_id, doc["collection_id"], parsed)
             await conn.execute(
                 "UPDATE documents SET status = 'ready', stage = 'ready', error = NULL, title = $2, page_count = $3,"
-                " chunk_count = $4, ocr_pages = $5, edition = $6, product = $7, updated_at = now(),"
+                " chunk_count = $4, ocr_pages = $5, edition = $6, product = $7, structure = $8, updated_at = now(),"
                 " progress_at = now() WHERE id = $1",
                 document_id, parsed.title, parsed.page_count, len(parsed.chunks), len(parsed.ocr_pages), edition,
-                product)
+                product, parsed.structure)
             await settle_editions(conn, doc["collection_id"], product)
             await conn.execute(_ADVANCE_GENERATION)
             await conn.execute(_NOTIFY, document_id)
@@ -230,10 +231,10 @@ class DocumentStore:
                 await conn.execute("UPDATE chunks SET superseded = true WHERE document_id = $1", document_id)
             await conn.execute(
                 "UPDATE documents SET stage = 'ready', error = NULL, title = $2, page_count = $3, chunk_count = $4,"
-                " ocr_pages = $5, edition = coalesce(edition, $6), updated_at = now(), progress_at = now()"
-                " WHERE id = $1",
+                " ocr_pages = $5, edition = coalesce(edition, $6), structure = $7, updated_at = now(),"
+                " progress_at = now() WHERE id = $1",
                 document_id, parsed.title, parsed.page_count, len(parsed.chunks), len(parsed.ocr_pages),
-                parsed.edition)
+                parsed.edition, parsed.structure)
             await conn.execute(_ADVANCE_GENERATION)
             await conn.execute(_NOTIFY, document_id)
         return True

@@ -9,11 +9,12 @@ from typing import Any
 
 import asyncpg
 
-from tsa.records import SearchHit
-from tsa.store.fusion import RRF_K, reciprocal_rank_fusion
+from tsa.records import Neighbour, SearchHit
+from tsa.store.fusion import reciprocal_rank_fusion
 from tsa.store.identifiers import extract_identifiers
 from tsa.store.lexical import BM25_SQL
 from tsa.store.pool import vector_literal
+from tsa.store.query_terms import lexical_query
 
 # Every list filters by the caller's collections ($3) inside its own scan, never after a top-k:
 # a filter applied afterwards starves the results and tells how much was hidden. With pgvector
@@ -38,13 +39,19 @@ LIMIT $2
 """
 _BY_ID_SQL = """
 SELECT c.id, c.document_id, c.collection_id, d.title, d.source, c.page_start, c.page_end, c.heading_path, c.text,
-       d.edition, c.superseded, c.ocr
+       d.edition, c.superseded, c.ocr, d.structure
 FROM chunks c JOIN documents d ON d.id = c.document_id
 WHERE c.id = ANY($1::bigint[]) AND c.collection_id = ANY($2::bigint[])
 """
+_NEIGHBOURS_SQL = """
+SELECT c.id AS hit, n.id, n.ordinal - c.ordinal AS side, n.text, n.page_start, n.page_end
+FROM chunks c JOIN chunks n ON n.document_id = c.document_id AND n.ordinal IN (c.ordinal - 1, c.ordinal + 1)
+     AND n.heading_path = c.heading_path
+WHERE c.id = ANY($1::bigint[])
+"""
 _DETAIL_SQL = """
 SELECT c.id, c.document_id, c.collection_id, d.title, d.source, c.page_start, c.page_end, c.heading_path,
-       c.text, d.edition, c.superseded, c.ocr, 1 - (c.embedding <=> $2::text::vector) AS similarity
+       c.text, d.edition, c.superseded, c.ocr, d.structure, 1 - (c.embedding <=> $2::text::vector) AS similarity
 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY($1::bigint[])
 """
 
@@ -59,11 +66,13 @@ class Ranking:
 
     lexical: str = "bm25"
     weights: tuple[float, float, float] = (0.5, 2.0, 1.0)  # vector, fulltext, identifier (config.py)
-    rrf_k: int = RRF_K
+    rrf_k: int = 10  # tuned with the weights; RRF_K (60) is the textbook value
+    expand_terms: bool = True  # add the manuals' words for the properties a question asks about
 
     @property
     def fingerprint(self) -> str:
-        return f"{self.lexical}:{','.join(f'{w:g}' for w in self.weights)}:{self.rrf_k}"
+        return (f"{self.lexical}:{','.join(f'{w:g}' for w in self.weights)}:{self.rrf_k}"
+                f"{':terms' if self.expand_terms else ''}")
 
 
 class HybridRetriever:
@@ -95,7 +104,8 @@ class HybridRetriever:
         collections = sorted(scope)
         lists = await asyncio.gather(
             self._ids(_VECTOR_SQL, vector, limit, collections, include_superseded),
-            self._ids(LEXICAL_SQL[self.ranking.lexical], query, limit, collections, include_superseded),
+            self._ids(LEXICAL_SQL[self.ranking.lexical], lexical_query(query) if self.ranking.expand_terms else query,
+                      limit, collections, include_superseded),
             self._ids(_IDENTIFIER_SQL, identifiers, limit, collections, include_superseded) if identifiers
             else _nothing(),
         )
@@ -105,6 +115,13 @@ class HybridRetriever:
         """Hits for a cached ranking ``[{id, score, similarity, ranks}]``, in its order, within ``scope``."""
         rows = {r["id"]: r for r in await self.pool.fetch(_BY_ID_SQL, [e["id"] for e in ranked], sorted(scope))}
         return [_hit(rows[e["id"]], e["score"], e["ranks"], e["similarity"]) for e in ranked if e["id"] in rows]
+
+    async def neighbours(self, chunk_ids: list[int]) -> dict[int, dict[int, Neighbour]]:
+        """For each chunk, the chunks before (-1) and after (+1) it in the same section."""
+        found: dict[int, dict[int, Neighbour]] = {}
+        for r in await self.pool.fetch(_NEIGHBOURS_SQL, chunk_ids):
+            found.setdefault(r["hit"], {})[r["side"]] = Neighbour(r["id"], r["text"], r["page_start"], r["page_end"])
+        return found
 
     async def _ids(self, sql: str, arg: object, limit: int, collections: list[int], include_superseded: bool
                    ) -> list[int]:
@@ -120,4 +137,5 @@ def _hit(row: asyncpg.Record, score: float, ranks: dict[str, int], similarity: f
         chunk_id=row["id"], document_id=row["document_id"], collection_id=row["collection_id"], title=row["title"], source=row["source"],
         page_start=row["page_start"], page_end=row["page_end"], heading_path=tuple(row["heading_path"]),
         text=row["text"], score=score, similarity=float(row["similarity"]) if similarity is None else similarity,
-        ranks=ranks, edition=row["edition"], superseded=row["superseded"], ocr=row["ocr"])
+        ranks=ranks, edition=row["edition"], superseded=row["superseded"], ocr=row["ocr"],
+        structure=row["structure"])
