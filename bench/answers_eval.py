@@ -1,6 +1,6 @@
 """Answer quality on the evaluation sets: key facts, citations, refusals, grounding.
 
-    python -m bench.answers_eval [--set NAME ...] [--model M] [--limit N]
+    python -m bench.answers_eval [--set NAME ...] [--model M] [--limit N] [--temperature T] [--passages N]
 
 Runs on the configured store and fleet (embedded defaults when nothing is set). For every case
 of the sets in ``evals/``: the answer's key-fact accuracy (each fact stated: quantities by value
@@ -36,16 +36,11 @@ class Tally:
     seconds: list[float] = field(default_factory=list)
 
 
-async def _passages(container, sources: list[dict]) -> dict[int, str]:  # noqa: ANN001
-    rows = await container.pool.fetch("SELECT id, text FROM chunks WHERE id = ANY($1::bigint[])",
-                                      [s["chunk_id"] for s in sources])
-    texts = {r["id"]: r["text"] for r in rows}
-    return {n: texts.get(s["chunk_id"], "") for n, s in enumerate(sources, start=1)}
-
-
-async def evaluate_case(container, case: Case, scope: frozenset[int], model: str | None, tally: Tally) -> None:  # noqa: ANN001
+async def evaluate_case(container, case: Case, scope: frozenset[int],  # noqa: ANN001
+                        args: argparse.Namespace, tally: Tally) -> None:
     started = time.perf_counter()
-    answer = await container.rag.ask(Question(case.question, scope, model=model, max_tokens=160, use_cache=False))
+    answer = await container.rag.ask(Question(case.question, scope, model=args.model, max_tokens=160, use_cache=False,
+                                              temperature=args.temperature, max_context_chunks=args.passages))
     async for _ in answer.pieces():
         pass
     tally.seconds.append(time.perf_counter() - started)
@@ -55,7 +50,7 @@ async def evaluate_case(container, case: Case, scope: frozenset[int], model: str
         return
     tally.answered += 1
     tally.grounded += bool(answer.grounding and answer.grounding.supported)
-    passages = await _passages(container, answer.sources)
+    passages = dict(enumerate(answer.passages, start=1))  # as the model saw them, numbered as cited
     cited = [passages[n] for n in (answer.grounding.cited if answer.grounding else []) if n in passages]
     for fact in case.facts:
         tally.facts += 1
@@ -74,15 +69,16 @@ async def main(args: argparse.Namespace) -> None:
             scope = await prepare(container, evaluation)
             tally = Tally()
             for case in evaluation.cases[:args.limit] if args.limit else evaluation.cases:
-                await evaluate_case(container, case, scope, args.model, tally)
+                await evaluate_case(container, case, scope, args, tally)
             stated = tally.facts_stated or 1
-            rows.append([evaluation.name, model, len(tally.seconds), f"{tally.facts_stated / (tally.facts or 1):.3f}",
+            rows.append([evaluation.name, model, args.temperature, args.passages, len(tally.seconds),
+                         f"{tally.facts_stated / (tally.facts or 1):.3f}",
                          f"{tally.stated_and_cited / stated:.3f}", f"{tally.refused / (tally.unanswerable or 1):.3f}",
                          f"{tally.grounded / (tally.answered or 1):.3f}",
                          sorted(tally.seconds)[len(tally.seconds) // 2]])
             print(f"  {evaluation.name}: done", flush=True)
-    print(table(["set", "model", "questions", "key-fact accuracy", "citation correctness", "refusal accuracy",
-                 "grounded share", "median s/answer"], rows))
+    print(table(["set", "model", "temperature", "passages", "questions", "key-fact accuracy", "citation correctness",
+                 "refusal accuracy", "grounded share", "median s/answer"], rows))
 
 
 if __name__ == "__main__":
@@ -90,4 +86,7 @@ if __name__ == "__main__":
     parser.add_argument("--set", action="append", help="evaluation set (repeatable; default: all)")
     parser.add_argument("--model", help="chat model (default: CHAT_MODEL)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases of each set")
+    parser.add_argument("--temperature", type=float, default=Question.temperature, help="sampling temperature")
+    parser.add_argument("--passages", type=int, default=Question.max_context_chunks,
+                        help="context passages per question (max_context_chunks)")
     asyncio.run(main(parser.parse_args()))

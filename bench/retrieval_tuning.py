@@ -47,7 +47,8 @@ class Lists:
     by_lexical: dict[str, dict[str, list[int]]]
 
 
-async def collect(container, evaluation, lexicals: list[str]) -> tuple[list[Lists], dict[int, Retrieved]]:  # noqa: ANN001
+async def collect(container, evaluation, lexicals: list[str]  # noqa: ANN001
+                  ) -> tuple[list[Lists], dict[int, Retrieved]]:
     scope = await prepare(container, evaluation)
     retrievers = {name: HybridRetriever(container.pool, ranking=Ranking(name)) for name in lexicals}
     collected = []

@@ -174,7 +174,8 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         stack.push_async_callback(_stop_flusher, flusher, caches.redis)
         documents = DocumentStore(pool)
         originals = OriginalStore(pool)
-        ranking = Ranking(settings.lexical_ranking, settings.fusion_weights, settings.fusion_k, settings.query_expansion)
+        ranking = Ranking(settings.lexical_ranking, settings.fusion_weights, settings.fusion_k,
+                          settings.query_expansion)
         retriever = HybridRetriever(pool, ranking=ranking)
         await install_queue_schema(pool, MIGRATION_LOCK)
         queue = IngestQueue(endpoints.database_url)

@@ -64,6 +64,12 @@ class Answer:
                 "grounding": self.grounding.as_json() if self.grounding else None, "replaced": self.replaced}
 
     @property
+    def passages(self) -> list[str]:
+        """The passages the model was given (after context assembly), numbered from 1 as cited;
+        empty for a cached answer."""
+        return list(self._passages)
+
+    @property
     def kind(self) -> str:
         """How this answer is produced: cached, no_context or generated."""
         if self._replay is not None:

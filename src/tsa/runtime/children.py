@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+# Loaded and looked up here, once: doing it in the forked child (before exec) can deadlock on the
+# dynamic loader's lock when another thread of the parent held it at the fork (seen as a Popen that
+# never returned while engines were started from worker threads).
+_PRCTL = ctypes.CDLL("libc.so.6", use_errno=True).prctl
 
 
 def _die_with_parent() -> None:
     # Linux: the kernel sends SIGTERM to the child if the parent dies, even by SIGKILL.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def spawn(argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

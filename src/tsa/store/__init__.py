@@ -7,5 +7,5 @@ from tsa.store.originals import OriginalStore
 from tsa.store.pool import create_pool
 from tsa.store.search import HybridRetriever, Ranking
 
-__all__ = ["DocumentStore", "HybridRetriever", "OriginalStore", "PublishResult", "Ranking", "create_pool", "embedding_text",
-           "ensure_embedding_space", "migrate", "reindex"]
+__all__ = ["DocumentStore", "HybridRetriever", "OriginalStore", "PublishResult", "Ranking", "create_pool",
+           "embedding_text", "ensure_embedding_space", "migrate", "reindex"]

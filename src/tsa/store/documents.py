@@ -81,7 +81,8 @@ async def _insert_chunks(conn: asyncpg.Connection, document_id: uuid.UUID, colle
              _ocr(c, parsed.ocr_pages), vector_literal(v))
             for c, v in zip(parsed.chunks, parsed.vectors, strict=True)]
     if rows:
-        await conn.execute(_INSERT_CHUNKS_SQL, document_id, collection_id, *(list(col) for col in zip(*rows, strict=True)))
+        columns = (list(column) for column in zip(*rows, strict=True))
+        await conn.execute(_INSERT_CHUNKS_SQL, document_id, collection_id, *columns)
 
 
 async def settle_editions(conn: asyncpg.Connection, collection_id: int, product: str | None) -> None:
