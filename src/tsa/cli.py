@@ -397,6 +397,22 @@ def _cache_table(caches: dict[str, Any]) -> Table:
     return table
 
 
+def _evaluate_answers(settings: Settings, chosen: list, model: str | None) -> None:
+    from tsa.container import open_container
+    from tsa.evaluation.answers import evaluate_answers
+
+    async def main() -> list:
+        async with open_container(settings) as container:
+            return [await evaluate_answers(container, evaluation, model) for evaluation in chosen]
+
+    table = Table("set", "model", "questions", "key-fact accuracy", "citation correctness", "refusal accuracy",
+                  "grounded share", "median s/answer", title="Answers")
+    for s in _run(main):
+        table.add_row(s.name, s.model, str(s.questions), f"{s.key_fact_accuracy:.3f}", f"{s.citation_correctness:.3f}",
+                      f"{s.refusal_accuracy:.3f}", f"{s.grounded_share:.3f}", f"{s.median_s:.1f}")
+    console.print(table)
+
+
 def _write_feedback_set(settings: Settings, path: Path) -> None:
     import yaml
 
@@ -423,6 +439,10 @@ def evaluate(sets: Annotated[list[str] | None, typer.Option(
                  "--set", help="Evaluation set(s) to run (default: every set in --sets-dir).")] = None,
              sets_dir: Annotated[Path, typer.Option(help="Folder of evaluation sets (YAML).")] = Path("evals"),
              show_misses: Annotated[bool, typer.Option(help="List questions answered below rank 5.")] = False,
+             answers: Annotated[bool, typer.Option(
+                 "--answers", help="Evaluate answers (key facts, citations, refusals, grounding) instead of "
+                                   "retrieval: every case through the chat model, slow.")] = False,
+             model: Annotated[str | None, typer.Option(help="Chat model for --answers (default: CHAT_MODEL).")] = None,
              from_feedback: Annotated[bool, typer.Option(
                  "--from-feedback", help="Write a set made from reviewed feedback (to --sets-dir/feedback.yaml) "
                                          "instead of running sets.")] = False,
@@ -438,6 +458,9 @@ def evaluate(sets: Annotated[list[str] | None, typer.Option(
         _write_feedback_set(settings, sets_dir / "feedback.yaml")
         return
     chosen = load_sets(sets_dir, sets)
+    if answers:
+        _evaluate_answers(settings, chosen, model)
+        return
     results = []
 
     async def main() -> None:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_batch_unpacked_mb: int = Field(default=8192, ge=1)
     chunk_max_chars: int = Field(default=1200, ge=200)
     chunk_overlap_chars: int = Field(default=200, ge=0)
+    # Where a long section is cut: when the next unit does not fit, or where the meaning shifts
+    # (README "How it works"); documents keep their chunks until `tsa reindex --reparse`.
+    chunk_boundaries: Literal["structure", "semantic"] = "structure"
     embed_batch_size: int = Field(default=32, ge=1, le=1024)
     # Cosine similarity below which a chunk without an exact identifier match is "not relevant".
     min_similarity: float = Field(default=0.25, ge=-1.0, le=1.0)

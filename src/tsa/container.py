@@ -202,8 +202,8 @@ def ingest_options(settings: Settings) -> IngestOptions:
     limits = ParseLimits(max_pages=settings.parse_max_pages,
                          max_unpacked_bytes=settings.parse_max_unpacked_mb * 1024 * 1024,
                          memory_mb=settings.parse_max_memory_mb, timeout_s=settings.parse_timeout_s)
-    return IngestOptions(ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars),
-                         settings.max_upload_bytes, limits, settings.ocr_enabled)
+    chunking = ChunkingParams(settings.chunk_max_chars, settings.chunk_overlap_chars, settings.chunk_boundaries)
+    return IngestOptions(chunking, settings.max_upload_bytes, limits, settings.ocr_enabled)
 
 
 def worker_options(settings: Settings, concurrency: int | None = None) -> WorkerOptions:

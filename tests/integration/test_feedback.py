@@ -81,3 +81,27 @@ async def test_reviewed_feedback_becomes_an_evaluation_set(bench_settings, servi
         path.write_text(yaml.safe_dump(evaluation))
         result = await evaluate_retrieval(container, load_set(path, tmp_path))
         assert result.overall.cases == 2 and result.overall.hit_at_5 == 1.0
+
+
+async def test_answer_evaluation_scores_facts_citations_refusals_and_grounding(bench_settings, tmp_path):
+    """The answer evaluation (tsa eval --answers, bench/answers_eval.py) on a set asked against the
+    store's own collection, with answers scripted through the bench engine."""
+    import yaml
+
+    from tsa.container import open_container
+    from tsa.evaluation.answers import evaluate_answers
+    from tsa.evaluation.sets import load_set
+
+    cases = [{"question": "Which oil? Say: Use CXO-46 oil [1].", "document": "cx9.md", "facts": ["CXO-46"]},
+             {"question": "Which filter? Say: Fit filter CXF-99 [1].", "document": "cx9.md", "facts": ["CXF-12"]},
+             {"question": "What is the warranty? Say: The manuals do not cover this.", "unanswerable": True}]
+    path = tmp_path / "scripted.yaml"
+    path.write_text(yaml.safe_dump({"name": "scripted", "collections": ["default"], "cases": cases}))
+    async with open_container(bench_settings) as container:
+        await container.pipeline.ingest("cx9.md", b"# CX-9\n\nUse CXO-46 oil. Change filter CXF-12 every 500 h.\n")
+        scores = await evaluate_answers(container, load_set(path, tmp_path))
+    assert (scores.questions, scores.model) == (3, "bench-chat")
+    assert scores.key_fact_accuracy == 0.5, "CXO-46 stated, CXF-12 not"
+    assert scores.citation_correctness == 1.0, "the stated fact is in the passage cited as [1]"
+    assert scores.refusal_accuracy == 1.0
+    assert scores.grounded_share == 0.5, "CXF-99 is in no passage"

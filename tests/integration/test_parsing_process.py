@@ -57,3 +57,20 @@ async def test_a_parser_that_takes_too_long_is_stopped():
 async def test_an_unsupported_file_says_so():
     with pytest.raises(UnsupportedDocument):
         await parse_isolated(_parts(b"MZ\x90\x00 binary"), "tool.exe", ParseLimits(), ChunkingParams())
+
+
+async def test_the_parsing_process_chunks_as_it_is_told_and_says_where_titles_came_from():
+    from tsa.ingest import parse_document
+    from tsa.ingest.chunking import chunk_blocks
+
+    seal = "".join(f"The seal wears at the seal face; check seal kit SK-{n} for seal wear.\n\n" for n in range(3))
+    motor = "".join(f"The motor bearing {n} needs grease; motor bearings run warm.\n\n" for n in range(3))
+    text = f"# Maintenance\n\n{seal}{motor}{seal}".encode()
+    for boundaries in ("structure", "semantic"):
+        params = ChunkingParams(max_chars=500, overlap_chars=0, boundaries=boundaries)
+        result = await parse_isolated(_parts(text), "notes.md", ParseLimits(), params)
+        expected = chunk_blocks(parse_document(text, "notes.md").blocks, params)
+        assert [c.text for c in result.chunks] == [c.text for c in expected]
+        assert result.structure == "markup"
+    assert (await parse_isolated(_parts(text), "notes.md", ParseLimits(), ChunkingParams(500, 0, "semantic"))
+            ).chunks != (await parse_isolated(_parts(text), "notes.md", ParseLimits(), ChunkingParams(500, 0))).chunks

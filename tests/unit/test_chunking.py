@@ -52,3 +52,28 @@ def test_subheading_path_replaces_siblings():
               Block("heading", "4.2 Filter", 1, 2), Block("paragraph", "b", 1)]
     assert [c.heading_path for c in chunk_blocks(blocks)] == [("4 Maintenance", "4.1 Oil"),
                                                               ("4 Maintenance", "4.2 Filter")]
+
+
+def test_semantic_boundaries_cut_where_the_topic_changes():
+    from collections import Counter
+
+    from tsa.ingest.chunking import cohesion
+
+    assert cohesion(Counter({"seal": 2, "pump": 1}), Counter({"seal": 1})) > cohesion(
+        Counter({"seal": 2}), Counter({"motor": 1})) == 0.0
+    seal = [Block("paragraph", f"The seal wears at the seal face; check seal kit SK-{n} for seal wear.", 1)
+            for n in range(4)]
+    motor = [Block("paragraph", f"The motor bearing {n} needs grease; motor bearings run warm.", 1)
+             for n in range(4)]
+    blocks = [Block("heading", "4 Maintenance", 1, 1), *seal[:3], *motor[:3], *seal[3:], *motor[3:]]
+    params = ChunkingParams(max_chars=500, overlap_chars=0)
+    by_size = chunk_blocks(blocks, params)
+    by_meaning = chunk_blocks(blocks, ChunkingParams(max_chars=500, overlap_chars=0, boundaries="semantic"))
+    def topics(chunks):
+        return [["seal" if "seal" in line else "motor" for line in c.text.split("\n")] for c in chunks]
+
+    # Filling to the size limit puts the seal paragraphs, the motor ones and the next seal one in one
+    # chunk; the semantic cut falls where the seal paragraphs end.
+    assert topics(by_size) == [["seal"] * 3 + ["motor"] * 3 + ["seal"], ["motor"]]
+    assert topics(by_meaning) == [["seal"] * 3, ["motor"] * 3 + ["seal", "motor"]]
+    assert all(len(c.text) <= 500 for c in by_meaning)

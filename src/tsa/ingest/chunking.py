@@ -1,16 +1,27 @@
 """Structure-aware chunking: sections by heading, procedures kept whole, bounded size.
 
+Inside a section longer than a chunk, the cut goes either where the next unit no longer fits
+("structure", the default) or, with "semantic" boundaries, where the meaning shifts most among the
+places that keep chunks between a third and all of the size: the least lexical cohesion between
+the units before and after (TextTiling's idea), so a topic is not cut in two when a nearby place
+separates two topics.
+
 Pure functions: blocks in, chunks out.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from tsa.records import Block, Chunk
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+_WORD = re.compile(r"[a-z][a-z0-9-]{2,}")
+_STOP = frozenset("the and for with that this from are not you your can into its has have was were will "
+                  "been which when then than also each all any may must should".split())
 
 
 @dataclass
@@ -33,6 +44,7 @@ class _Unit:
 class ChunkingParams:
     max_chars: int = 1200
     overlap_chars: int = 200
+    boundaries: str = "structure"  # or "semantic": cut where the meaning shifts (module docstring)
 
 
 def _sections(blocks: list[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
@@ -137,6 +149,50 @@ def _tail(text: str, overlap_chars: int) -> str:
     return window[space + 1:] if space >= 0 else window
 
 
+def _pack(units: list[_Unit], max_chars: int) -> list[list[_Unit]]:
+    """Fill each chunk until the next unit does not fit."""
+    packed: list[list[_Unit]] = [[]]
+    for unit in units:
+        size = sum(len(u.text) + 1 for u in packed[-1])
+        if packed[-1] and size + len(unit.text) > max_chars:
+            packed.append([])
+        packed[-1].append(unit)
+    return packed
+
+
+def _terms(units: list[_Unit]) -> Counter[str]:
+    return Counter(w for u in units for w in _WORD.findall(u.text.lower()) if w not in _STOP)
+
+
+def cohesion(before: Counter[str], after: Counter[str]) -> float:
+    """Cosine similarity of two term-frequency vectors (0: no word in common)."""
+    dot = sum(n * after[w] for w, n in before.items())
+    norm = math.sqrt(sum(n * n for n in before.values())) * math.sqrt(sum(n * n for n in after.values()))
+    return dot / norm if norm else 0.0
+
+
+def _pack_semantic(units: list[_Unit], max_chars: int, window: int = 2) -> list[list[_Unit]]:
+    """Cut where cohesion between the ``window`` units on either side is least, among the cuts that
+    keep the chunk between a third of ``max_chars`` and ``max_chars`` (the later one on a tie)."""
+    packed: list[list[_Unit]] = []
+    start = 0
+    while start < len(units):
+        end, size = start, 0
+        while end < len(units) and (end == start or size + len(units[end].text) + 1 <= max_chars):
+            size += len(units[end].text) + 1
+            end += 1
+        if end == len(units):
+            packed.append(units[start:])
+            break
+        cuts = [j for j in range(start + 1, end + 1)
+                if sum(len(u.text) + 1 for u in units[start:j]) >= max_chars // 3] or [end]
+        cut = min(cuts, key=lambda j: (cohesion(_terms(units[max(start, j - window):j]),
+                                                _terms(units[j:j + window])), -j))
+        packed.append(units[start:cut])
+        start = cut
+    return packed
+
+
 def chunk_blocks(blocks: list[Block], params: ChunkingParams = ChunkingParams()) -> list[Chunk]:
     """Chunks no longer than ``max_chars`` (plus overlap), never crossing a section.
 
@@ -144,13 +200,9 @@ def chunk_blocks(blocks: list[Block], params: ChunkingParams = ChunkingParams())
     procedure is never cut to make room for overlap.
     """
     chunks: list[Chunk] = []
+    pack = _pack_semantic if params.boundaries == "semantic" else _pack
     for path, section in _sections(blocks):
-        packed: list[list[_Unit]] = [[]]
-        for unit in _fit(_units(section), params.max_chars):
-            size = sum(len(u.text) + 1 for u in packed[-1])
-            if packed[-1] and size + len(unit.text) > params.max_chars:
-                packed.append([])
-            packed[-1].append(unit)
+        packed = pack(_fit(_units(section), params.max_chars), params.max_chars)
         previous: list[_Unit] | None = None
         for group in packed:
             text = "\n".join(u.text for u in group)

@@ -40,7 +40,8 @@ class ParseResult:
 
 def _job(name: str, limits: ParseLimits, chunking: ChunkingParams, use_ocr: bool) -> str:
     return json.dumps({"name": name, "limits": limits.as_json(), "ocr": use_ocr,
-                       "chunking": {"max_chars": chunking.max_chars, "overlap_chars": chunking.overlap_chars}})
+                       "chunking": {"max_chars": chunking.max_chars, "overlap_chars": chunking.overlap_chars,
+                                    "boundaries": chunking.boundaries}})
 
 
 async def _feed(stdin: asyncio.StreamWriter, source: AsyncIterator[bytes]) -> None:
