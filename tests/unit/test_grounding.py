@@ -83,3 +83,27 @@ def test_extractive_quotes_the_sentences_closest_to_the_question():
                 "The impeller nut takes 60 N·m."]
     text = extractive("What torque do the casing bolts need?", passages, [1])
     assert text.count("> ") == 2 and "[1]" in text and "25 N·m" in text and "60 N·m" not in text
+
+
+TORQUE_TABLE = ["Fastener | Size | Torque\nCasing bolts | M8x1.25 | 25 N·m\nFilter housing cover | M6 | 10 N·m\n"
+           "Impeller nut | M12 | 40 N·m\nMotor feet | M10 | 45 N·m"]
+
+
+def test_a_value_read_off_another_row_of_the_table_is_flagged():
+    """The issue's own example: the casing bolts' torque answered with the motor feet's."""
+    answer = "The casing bolts need 45 N·m of torque."
+    grounding = check(answer, TORQUE_TABLE)
+    assert not grounding.supported
+    assert [(c.text, c.kind) for c in grounding.unsupported] == [("45 N·m", "misattributed")]
+    assert annotated(answer, grounding) == \
+        "The casing bolts need 45 N·m [in the passages, but for another item] of torque."
+
+
+@pytest.mark.parametrize("answer", [
+    "The casing bolts need 25 N·m [1].",
+    "The impeller nut needs 40 Nm [1].",
+    "Casing bolts need 25 N·m and the motor feet 45 N·m.",  # each value with its own row
+    "Tighten to 45 N·m.",  # names nothing the table lists: cannot be judged
+])
+def test_values_that_match_their_row_or_name_nothing_pass(answer):
+    assert check(answer, TORQUE_TABLE).supported

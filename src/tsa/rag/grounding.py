@@ -124,11 +124,19 @@ def check(answer: str, passages: list[str]) -> Grounding:
             unsupported.append(Claim(match.group(0), "citation", match.start(), match.end()))
     backing = [passages[n - 1] for n in sorted(set(cited))] or passages
     known = {(value, unit) for passage in backing for value, unit, _ in quantities(passage)}
+    rows: list[_Row] | None = None  # the backing passages' table rows, read when first needed
     seen: set[int] = set()
     for value, unit, match in quantities(answer):
-        if (value, unit) not in known and match.start() not in seen:
+        if match.start() in seen:
+            continue
+        if (value, unit) not in known:
             seen.add(match.start())
             unsupported.append(Claim(match.group(0), "quantity", match.start(), match.end()))
+            continue
+        rows = _table_rows(backing) if rows is None else rows
+        if _from_another_row(answer, match, value, unit, rows):
+            seen.add(match.start())
+            unsupported.append(Claim(match.group(0), "misattributed", match.start(), match.end()))
     backing_ids = {i for passage in backing for i in extract_identifiers(passage)}
     for identifier, start, end in _identifiers(answer):
         if identifier not in backing_ids and identifier.replace("-", "") not in backing_ids:
@@ -137,7 +145,41 @@ def check(answer: str, passages: list[str]) -> Grounding:
     return Grounding(not unsupported, unsupported, sorted(set(cited)))
 
 
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if not w.replace("-", "").isdigit()} - _STOP
+
+
+def _sentence_around(text: str, start: int) -> str:
+    begin = max((m.end() for m in _SENTENCE.finditer(text, 0, start)), default=0)
+    end = next((m.start() for m in _SENTENCE.finditer(text, start)), len(text))
+    return text[begin:end]
+
+
+@dataclass(frozen=True)
+class _Row:
+    words: frozenset[str]
+    values: frozenset[tuple[Decimal, str]]
+
+
+def _table_rows(passages: list[str]) -> list[_Row]:
+    return [_Row(frozenset(_content_words(line)), frozenset((v, u) for v, u, _ in quantities(line)))
+            for passage in passages for line in passage.split("\n") if " | " in line]
+
+
+def _from_another_row(answer: str, match: re.Match[str], value: Decimal, unit: str, rows: list[_Row]) -> bool:
+    """Is the value read off a table row about something else? "The casing bolts need 45 N·m" when
+    the passage's 45 N·m is the motor feet's row and the casing bolts have a row of their own: the
+    rows holding the value name none of the things the answer's sentence names, and another row does."""
+    if not rows:
+        return False
+    named = _content_words(_sentence_around(answer, match.start())) - _content_words(match.group(0))
+    holding = [row for row in rows if (value, unit) in row.values]
+    return (bool(holding) and not any(row.words & named for row in holding)
+            and any(row.words & named for row in rows if (value, unit) not in row.values))
+
+
 UNSUPPORTED_MARK = " [not in the cited passages]"
+MISATTRIBUTED_MARK = " [in the passages, but for another item]"
 
 
 def annotated(answer: str, grounding: Grounding) -> str:
@@ -145,7 +187,8 @@ def annotated(answer: str, grounding: Grounding) -> str:
     marked = answer
     for claim in sorted(grounding.unsupported, key=lambda c: c.end, reverse=True):
         if 0 <= claim.end <= len(marked):
-            marked = marked[:claim.end] + UNSUPPORTED_MARK + marked[claim.end:]
+            mark = MISATTRIBUTED_MARK if claim.kind == "misattributed" else UNSUPPORTED_MARK
+            marked = marked[:claim.end] + mark + marked[claim.end:]
     return marked
 
 
