@@ -4,13 +4,14 @@ every question through the service's own retrieval."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from tsa.errors import NotFound
 from tsa.evaluation.from_feedback import Passage, case_from_feedback
 from tsa.evaluation.scoring import Retrieved, RetrievalScores, first_relevant_rank, score, states
-from tsa.errors import NotFound
 from tsa.evaluation.sets import EvalSet
 from tsa.rag.prompt import is_relevant
 
@@ -71,15 +72,18 @@ async def evaluate_retrieval(container: Any, evaluation: EvalSet) -> SetResult:
                      found / facts if facts else 0.0)
 
 
+# The chunks of the documents an answer cited (by document: chunk ids change when a document is
+# parsed again), in reading order.
 _CITED_DOCUMENTS_SQL = """
 SELECT c.id, d.source, c.page_start, c.page_end, c.text, col.name AS collection
 FROM chunks c JOIN documents d ON d.id = c.document_id JOIN collections col ON col.id = d.collection_id
-WHERE c.document_id IN (SELECT document_id FROM chunks WHERE id = ANY($1::bigint[])) AND NOT c.superseded
+WHERE c.document_id = ANY($1::uuid[]) AND NOT c.superseded
 ORDER BY c.document_id, c.ordinal
 """
 
 
-async def feedback_set(container: Any, name: str = "feedback", batch: int = 500) -> tuple[dict[str, Any], Counter[str]]:
+async def feedback_set(container: Any, name: str = "feedback", batch: int = 500
+                       ) -> tuple[dict[str, Any], Counter[str]]:
     """An evaluation set (as written in YAML) from every reviewed feedback row, and how many rows
     made a case or why they did not."""
     outcomes: Counter[str] = Counter()
@@ -89,7 +93,8 @@ async def feedback_set(container: Any, name: str = "feedback", batch: int = 500)
         offset += len(rows)
         for item in rows:
             cited = [s["chunk_id"] for s in item["sources"] if s.get("chunk_id") is not None]
-            found = await container.pool.fetch(_CITED_DOCUMENTS_SQL, cited)
+            documents = list({uuid.UUID(s["document_id"]) for s in item["sources"] if s.get("document_id")})
+            found = await container.pool.fetch(_CITED_DOCUMENTS_SQL, documents)
             order = {chunk_id: n for n, chunk_id in enumerate(cited)}
             found = sorted(found, key=lambda r: order.get(r["id"], len(order)))
             passages = [Passage(r["id"], r["source"], r["page_start"], r["page_end"], r["text"]) for r in found]
