@@ -89,8 +89,8 @@ def _medians(rows: list[list[object]], labels: list[str]) -> list[list[object]]:
 async def cached_answers(baseline_rev: str | None, async_deps: bool, rounds: int, seconds: int) -> str:
     with tempfile.TemporaryDirectory(prefix="tsa-access-bench-") as tmp:
         home = Path(tmp)
-        engine_url, engine = start_engine(home, 1, 0, 60.0, ["--bench", "--bench-embed-ms", "5",
-                                                             "--bench-token-ms", "5"])
+        engine_url, engine = await asyncio.to_thread(start_engine, home, 1, 0, 60.0,
+                                                     ["--bench", "--bench-embed-ms", "5", "--bench-token-ms", "5"])
         env = {"OLLAMA_INSTANCES": engine_url, "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat",
                "MIN_SIMILARITY": "-1", "INSTANCE_MAX_CONCURRENCY": "8", **UNLIMITED}
         versions = [("this version (API key)", env)]

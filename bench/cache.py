@@ -152,8 +152,8 @@ async def main() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="tsa-cache-bench-") as tmp:
-        engine_url, engine = start_engine(Path(tmp), 1, 0, 60.0,
-                                          ["--bench", "--bench-embed-ms", "5", "--bench-token-ms", "5"])
+        engine_url, engine = await asyncio.to_thread(start_engine, Path(tmp), 1, 0, 60.0,
+                                                     ["--bench", "--bench-embed-ms", "5", "--bench-token-ms", "5"])
         env = {"OLLAMA_INSTANCES": engine_url, "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat",
                "MIN_SIMILARITY": "-1", "INSTANCE_MAX_CONCURRENCY": "8", **UNLIMITED}
         try:

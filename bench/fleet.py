@@ -99,7 +99,7 @@ async def wait_http(url: str, seconds: float = 180) -> None:
 
 
 async def overhead(home: Path, litellm: str | None, requests: int) -> str:
-    engines = start_engines(home, [["--bench-embed-ms", "0"]] * 2)
+    engines = await asyncio.to_thread(start_engines, home, [["--bench-embed-ms", "0"]] * 2)
     urls = [url for url, _ in engines]
     processes = [p for _, p in engines]
     tsa_url, tsa_process = start_tsa(home, urls)
@@ -194,7 +194,7 @@ class NaiveBalancer:
 async def routing(home: Path, requests: int, concurrency: int) -> str:
     specs = ([["--bench-embed-ms", "20"]] * 5 + [["--bench-embed-ms", "80"]] * 2
              + [["--bench-embed-ms", "20", "--fail-rate", "0.2"]])
-    engines = start_engines(home, specs)
+    engines = await asyncio.to_thread(start_engines, home, specs)
     urls = [url for url, _ in engines]
     rows = []
     try:
@@ -221,7 +221,7 @@ async def routing(home: Path, requests: int, concurrency: int) -> str:
 # --- scaling ---------------------------------------------------------------------------------
 
 async def scaling(home: Path, seconds_per_step: float) -> str:
-    engines = start_engines(home, [["--bench-embed-ms", "20"]] * 8)
+    engines = await asyncio.to_thread(start_engines, home, [["--bench-embed-ms", "20"]] * 8)
     urls = [url for url, _ in engines]
     rows, base = [], None
     try:

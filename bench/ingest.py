@@ -231,7 +231,7 @@ async def main(args: argparse.Namespace) -> None:
         runtime = EmbeddedServices(Settings(tsa_home=home / "services", database_url=None,
                                             ollama_instances=["http://unused"]), database_only=False)
         endpoints = await asyncio.to_thread(runtime.start)
-        engines = start_engines(home, [["--bench-embed-ms", str(args.embed_ms)]] * 4)
+        engines = await asyncio.to_thread(start_engines, home, [["--bench-embed-ms", str(args.embed_ms)]] * 4)
         try:
             base = Settings(tsa_home=home / "bench", database_url=endpoints.database_url,
                             redis_url=endpoints.redis_url, ollama_instances=[url for url, _ in engines],

@@ -96,7 +96,7 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits = ParseLimits(), on_pa
     lines = [(line, number) for number, page in enumerate(without_running_lines(pages), start=1)
              for line in page]
     outline = OutlineHeadings(entries)
-    structure = "outline" if outline.trusted((" ".join(line.split()), page) for line, page in lines) else "layout"
+    structure = "outline" if outline.trusted(lines) else "layout"
     blocks = blocks_from_lines(lines, outline if structure == "outline" else None)
     title = str(meta_title).strip() if meta_title else _title(blocks, PurePath(name).stem)
     first_page = "\n".join(pages[0]) if pages else ""

@@ -134,22 +134,27 @@ class RagService:
         if (cached := await self.caches.answers.get(key)) is not None:
             rewritten, outcome = cached["query"], "cached"
         else:
-            try:
-                async with asyncio.timeout(REWRITE_TIMEOUT_S):
-                    stream = await self.fleet.open_chat(self.chat_model, search_rewrite_messages(query),
-                                                        {"temperature": 0.0, "num_predict": 48})
-                    reply = "".join([c.get("message", {}).get("content", "") async for c in stream.chunks])
-            except (TSAError, TimeoutError):
+            started = time.perf_counter()
+            if (reply := await self._short_reply(self.chat_model, search_rewrite_messages(query), 48)) is None:
                 metrics.RAG_SEARCH_REWRITES.labels("failed").inc()
                 return hits
             rewritten = usable_query(reply, query)
             outcome = "rewritten" if rewritten else "unusable"
-            await self.caches.answers.put(key, {"query": rewritten}, 0.0)
+            await self.caches.answers.put(key, {"query": rewritten}, (time.perf_counter() - started) * 1000)
         metrics.RAG_SEARCH_REWRITES.labels(outcome).inc()
         if not rewritten:
             return hits
         vectors, _ = await self.caches.embeddings.lookup([rewritten])
         return fused(hits, await self.retriever.search(rewritten, vectors[0], k, collections, include_superseded), k)
+
+    async def _short_reply(self, model: str, messages: list[dict[str, str]], max_tokens: int) -> str | None:
+        """A rewrite's whole reply (temperature 0, within REWRITE_TIMEOUT_S); None when the model fails."""
+        try:
+            async with asyncio.timeout(REWRITE_TIMEOUT_S):
+                stream = await self.fleet.open_chat(model, messages, {"temperature": 0.0, "num_predict": max_tokens})
+                return "".join([c.get("message", {}).get("content", "") async for c in stream.chunks])
+        except (TSAError, TimeoutError):
+            return None
 
     async def context(self, hits: list[SearchHit]) -> list[SearchHit]:
         """The passages the model is given: the relevant hits, each with the neighbouring chunk its
@@ -171,14 +176,8 @@ class RagService:
             metrics.RAG_REWRITES.labels("cached").inc()
             return cached["standalone"], "model"
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(REWRITE_TIMEOUT_S):
-                stream = await self.fleet.open_chat(model, rewrite_messages(question, history),
-                                                    {"temperature": 0.0, "num_predict": 64})
-                parts = [c.get("message", {}).get("content", "") async for c in stream.chunks]
-            rewritten = acceptable("".join(parts), question)
-        except (TSAError, TimeoutError):
-            rewritten = None
+        reply = await self._short_reply(model, rewrite_messages(question, history), 64)
+        rewritten = acceptable(reply, question) if reply is not None else None
         if rewritten is None:
             metrics.RAG_REWRITES.labels("rules").inc()
             return rules_rewrite(question, history), "rules"
