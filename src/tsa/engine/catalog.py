@@ -30,6 +30,30 @@ def default_catalog(threads: int = 0) -> dict[str, ModelSpec]:
     return {spec.name: spec for spec in specs}
 
 
+def gguf_catalog(spec: str, threads: int = 0) -> dict[str, ModelSpec]:
+    """Extra chat models from GGUF files: ``"name=/path/model.gguf,other:1b=/path/b.gguf"``.
+
+    For comparing models the wheels do not ship (``tsa eval --answers --model name``); the file
+    is checked here, so a typo fails at start-up rather than at the first question.
+    """
+    specs: dict[str, ModelSpec] = {}
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        name, sep, raw_path = item.partition("=")
+        if not sep or not name.strip() or not raw_path.strip():
+            raise ValueError(f"GGUF model {item!r}: expected name=path")
+        path = Path(raw_path.strip()).expanduser()
+        if not path.is_file():
+            raise ValueError(f"GGUF model {name.strip()!r}: no file at {path}")
+        spec_name = canonical_name(name.strip())
+        specs[spec_name] = ModelSpec(
+            spec_name, "chat", "gguf", "unknown", "unknown",
+            load=lambda path=path: LlamaCppChat(path, context_tokens=8192, threads=threads),
+            size_bytes=path.stat().st_size)
+    return specs
+
+
 def bench_catalog(embed_latency_s: float, token_latency_s: float) -> dict[str, ModelSpec]:
     """``bench-embed`` and ``bench-chat``: fixed latency, deterministic output (see bench_models)."""
     from tsa.engine.bench_models import BenchChat, BenchEmbedder
