@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -85,6 +86,7 @@ def _graceful_server_class() -> type:
 
 
 ADMIN_KEY_FILE = "admin.key"
+ADMIN_PASSWORD_FILE = "admin.password"
 
 
 async def _first_admin(container: Any) -> None:
@@ -95,12 +97,15 @@ async def _first_admin(container: Any) -> None:
         if not await container.pool.fetchval("SELECT EXISTS (SELECT 1 FROM users)"):
             err.print("[yellow]No accounts yet: create the first admin with `tsa users create-admin`.[/yellow]")
         return
-    token = await container.access.accounts.bootstrap_admin()
+    password = secrets.token_urlsafe(12)
+    token = await container.access.accounts.bootstrap_admin(password=password)
     if token is None:
         return
-    path = container.settings.tsa_home / ADMIN_KEY_FILE
-    await asyncio.to_thread(_write_private, path, token + "\n")
-    console.print(f"Created the first admin account 'admin'. Its API key (also in {path}):\n{token}",
+    home = container.settings.tsa_home
+    await asyncio.to_thread(_write_private, home / ADMIN_KEY_FILE, token + "\n")
+    await asyncio.to_thread(_write_private, home / ADMIN_PASSWORD_FILE, password + "\n")
+    console.print(f"Created the first admin account 'admin'. Its API key (also in {home / ADMIN_KEY_FILE}):\n{token}\n"
+                  f"Its password for the web app (also in {home / ADMIN_PASSWORD_FILE}): {password}",
                   markup=False, highlight=False)
 
 

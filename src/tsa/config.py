@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1)
     # Distinct clients (X-Client-Id / X-API-Key) with their own metric label; later ones count as "other".
     metrics_max_clients: int = Field(default=100, ge=1, le=10_000)
+    # Where the web app's admin page links for dashboards (e.g. http://grafana:3000); none when unset.
+    grafana_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
 
     @field_validator("ollama_instances", mode="before")
     @classmethod

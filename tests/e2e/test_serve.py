@@ -57,6 +57,13 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
         key = (home / "admin.key").read_text().strip()
         assert key.startswith("tsa_") and key in log.read_text()
         assert (home / "admin.key").stat().st_mode & 0o077 == 0
+        # And a password for the web app, kept the same way, that signs in.
+        password = (home / "admin.password").read_text().strip()
+        assert password in log.read_text() and (home / "admin.password").stat().st_mode & 0o077 == 0
+        signed_in = httpx.post(f"{base}/api/auth/login", json={"username": "admin", "password": password}, timeout=30)
+        assert signed_in.status_code == 200 and signed_in.json()["user"]["role"] == "admin"
+        page = httpx.get(f"{base}/", headers={"Accept": "text/html"}, timeout=30)
+        assert page.status_code == 200 and '<main id="view"' in page.text
         anonymous = httpx.get(f"{base}/api/documents", timeout=30)
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
         with httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}) as http:

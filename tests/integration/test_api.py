@@ -81,12 +81,14 @@ async def test_rag_chat_answers_with_the_page_that_holds_the_answer(api, manual)
     assert body["answer"].strip() and body["model"] == "smollm2:135m" and ":" in body["instance"] and "//" not in body["instance"]
     assert body["cached"] == {"embedding": False, "chunks": False, "inference": False}
     assert any(s["page"] == 2 and "25 N·m" in s["snippet"] for s in body["sources"])
+    assert all(s["hazard"] in (None, "DANGER", "WARNING", "CAUTION") for s in body["sources"])
     assert {"embed_ms", "retrieve_ms", "first_token_ms", "generate_ms", "total_ms"} <= body["timings_ms"].keys()
 
 
 async def test_nothing_relevant_means_no_invented_sources(api, manual):
     body = (await api.post("/api/rag-chat", json={"query": "Who won the football world cup in 1954?"})).json()
     assert body["sources"] == [] and body["answer"] == NO_CONTEXT_ANSWER and body["instance"] is None
+    assert body["covered"] is False  # the web app says "not in the manuals" plainly
 
 
 async def _sse(response: httpx.Response):

@@ -39,6 +39,9 @@ EXAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
     ("POST", "/api/admin/reparse"): ("/api/admin/reparse", {}),  # nothing is live yet: queues nothing
     ("GET", "/api/documents/{document_id}"): (f"/api/documents/{NOBODY}", {}),
     ("GET", "/api/documents/{document_id}/file"): (f"/api/documents/{NOBODY}/file", {}),
+    ("GET", "/api/chunks/{chunk_id}/section"): ("/api/chunks/999999/section", {}),
+    ("GET", "/"): ("/", {"headers": {"Accept": "text/html"}}),
+    ("GET", "/assets/{digest}/{name:path}"): ("/assets/0/app.css", {}),
     ("DELETE", "/api/documents/{document_id}"): (f"/api/documents/{NOBODY}", {}),
     ("POST", "/api/auth/login"): ("/api/auth/login", {"json": {"username": "nobody", "password": ""}}),  # 422
     ("POST", "/api/auth/logout"): ("/api/auth/logout", {}),
@@ -105,7 +108,9 @@ def test_every_route_declares_who_may_call_it_and_has_an_example():
     missing_example = [(m, p) for m, p, _ in table if (m, p) not in EXAMPLES]
     assert missing_example == [], "routes the matrix below cannot call"
     public = sorted(p for _, p, gate in table if gate.required is None)
-    assert public == ["/api/auth/login", "/api/auth/logout", "/health", "/metrics", "/ready"]
+    # The web app's page and assets are public: the page signs in through the API.
+    assert public == ["/", "/api/auth/login", "/api/auth/logout", "/assets/{digest}/{name:path}", "/health", "/metrics",
+                      "/ready"]
 
 
 @pytest.fixture

@@ -107,3 +107,12 @@ def test_a_value_read_off_another_row_of_the_table_is_flagged():
 ])
 def test_values_that_match_their_row_or_name_nothing_pass(answer):
     assert check(answer, TORQUE_TABLE).supported
+
+
+def test_safety_signal_words_are_found_most_severe_first():
+    from tsa.rag.hazards import hazard_level
+
+    assert hazard_level("CAUTION: hot surface. WARNING: live parts.") == "WARNING"
+    assert hazard_level("DANGER High voltage. CAUTION sharp edges") == "DANGER"
+    assert hazard_level("Warning lights flash when the filter is blocked.") is None
+    assert hazard_level("Check the oil level.") is None

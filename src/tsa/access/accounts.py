@@ -70,14 +70,17 @@ class Accounts:
         ok = await verify_password(row["password_hash"] if row else None, password)
         return row["id"] if ok and row is not None and not row["disabled"] else None
 
-    async def bootstrap_admin(self, username: str = "admin") -> str | None:
-        """On a store with no users: an admin and a key for it (the token, shown once). Else None."""
+    async def bootstrap_admin(self, username: str = "admin", password: str | None = None) -> str | None:
+        """On a store with no users: an admin (with ``password`` for the web app, if given) and a key
+        for it (the token, shown once). Else None."""
+        password_hash = await hash_password(password) if password else None
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _BOOTSTRAP_LOCK)
             if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users)"):
                 return None
             user_id = await conn.fetchval(
-                "INSERT INTO users (username, role) VALUES ($1, 'admin') RETURNING id", username)
+                "INSERT INTO users (username, role, password_hash) VALUES ($1, 'admin', $2) RETURNING id",
+                username, password_hash)
             token, _ = await _insert_key(conn, user_id, "first admin key", None)
             return token
 

@@ -18,7 +18,7 @@ from tsa.api.errors import install_error_handlers
 from tsa.api.limits import BodyLimitMiddleware
 from tsa.api.middleware import MetricsMiddleware
 from tsa.api.routes import (audit, auth, cache, chat, collections, conversations, documents, feedback, fleet, health,
-                            imports, ollama_proxy, search, users)
+                            imports, ollama_proxy, passages, search, users, web)
 from tsa.config import Settings, load_settings
 from tsa.container import Container, container_worker, open_container
 
@@ -46,8 +46,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app = FastAPI(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    for module in (chat, conversations, feedback, search, documents, imports, auth, users, collections, audit, fleet, cache, health,
-                   ollama_proxy):
+    for module in (chat, conversations, feedback, search, documents, passages, imports, auth, users, collections, audit,
+                   fleet, cache, health, ollama_proxy, web):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, limit_for=_upload_limit)

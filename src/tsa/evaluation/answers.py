@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tsa.evaluation.runner import prepare
-from tsa.evaluation.scoring import says_not_covered, states
+from tsa.evaluation.scoring import states
 from tsa.evaluation.sets import Case, EvalSet
 from tsa.rag import Question
+from tsa.rag.prompt import says_not_covered
 
 MAX_TOKENS = 160
 

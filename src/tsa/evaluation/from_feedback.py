@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tsa.evaluation.scoring import says_not_covered, states
+from tsa.evaluation.scoring import states
 from tsa.rag.grounding import key_facts
+from tsa.rag.prompt import says_not_covered
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ nDCG with a single relevant item (1 / log2(rank + 1)).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -70,10 +69,3 @@ def states(text: str, fact: str) -> bool:
     return " ".join(fact.lower().split()) in " ".join(text.lower().split())
 
 
-_NOT_COVERED = re.compile(r"not (?:cover|contain|mention|say|state|in the)|could not find|no information|"
-                          r"does not (?:cover|say|state)|not (?:specified|provided|available)", re.IGNORECASE)
-
-
-def says_not_covered(text: str) -> bool:
-    """Does an answer say that the manuals do not cover the question (a refusal)?"""
-    return bool(_NOT_COVERED.search(text))

@@ -12,7 +12,7 @@ from typing import Any
 from tsa import metrics
 from tsa.fleet import ChatStream
 from tsa.rag.grounding import Grounding, annotated, check, extractive
-from tsa.rag.prompt import NO_CONTEXT_ANSWER
+from tsa.rag.prompt import NO_CONTEXT_ANSWER, says_not_covered
 
 Finished = Callable[["Answer | None"], Awaitable[None]]
 
@@ -186,7 +186,10 @@ class Answer:
             grounding = {**self.grounding.as_json(), "replaced": self.replaced}
             if not self.replaced:
                 text = annotated(self.text, self.grounding)
-        return {"answer": text, "sources": self.sources, "model": self.model, "instance": self.instance,
+        # Plainly "not in the manuals": nothing relevant was found, or the answer says so itself.
+        covered = bool(self.sources) and not says_not_covered(self.text)
+        return {"answer": text, "covered": covered, "sources": self.sources, "model": self.model,
+                "instance": self.instance,
                 "cached": self.cached, "done_reason": self.done_reason, "usage": self.usage,
                 "grounding": grounding, "timings_ms": self.timings_ms}
 

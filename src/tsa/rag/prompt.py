@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tsa.rag.followups import Turn
 from tsa.records import SearchHit
 
@@ -18,6 +20,15 @@ NO_CONTEXT_ANSWER = (
     "I could not find this in the indexed service documents, so I will not guess. "
     "Try rephrasing the question, or check that the right manual has been ingested."
 )
+
+
+_NOT_COVERED = re.compile(r"not (?:cover|contain|mention|say|state|in the)|could not find|no information|"
+                          r"does not (?:cover|say|state)|not (?:specified|provided|available)", re.IGNORECASE)
+
+
+def says_not_covered(text: str) -> bool:
+    """Does an answer say that the manuals do not cover the question (a refusal)?"""
+    return bool(_NOT_COVERED.search(text))
 
 
 def is_relevant(hit: SearchHit, min_similarity: float) -> bool:

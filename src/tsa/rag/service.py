@@ -19,6 +19,7 @@ from tsa.rag.context import assemble
 from tsa.rag.followups import Turn, acceptable, needs_rewrite, recent, rewrite_messages, rules_rewrite
 from tsa.rag.question_types import classify_question
 from tsa.rag.search_rewrite import fused, is_weak, search_rewrite_messages, usable_query
+from tsa.rag.hazards import hazard_level
 from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet
 from tsa.records import SearchHit
 from tsa.store import DocumentStore, HybridRetriever
@@ -62,7 +63,7 @@ def source_of(hit: SearchHit) -> dict[str, Any]:
             "structure": hit.structure,
             "score": round(hit.score, 6),
             "similarity": None if hit.similarity is None else round(hit.similarity, 4),
-            "snippet": snippet(hit.text)}
+            "hazard": hazard_level(hit.text), "snippet": snippet(hit.text)}
 
 
 @dataclass

@@ -6,6 +6,7 @@ import json
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -100,6 +101,20 @@ async def settle_editions(conn: asyncpg.Connection, collection_id: int, product:
                        " (CASE WHEN id = $2 THEN NULL ELSE $2 END)", ids, current)
     await conn.execute("UPDATE chunks SET superseded = (document_id <> $2)"
                        " WHERE document_id = ANY($1::uuid[]) AND superseded <> (document_id <> $2)", ids, current)
+
+
+# The cited chunk's section, nearest chunks first by ordinal distance, shown in order.
+_SECTION_SQL = """
+SELECT * FROM (
+    SELECT s.id, s.ordinal, s.text, s.page_start, s.page_end, s.heading_path, s.document_id, d.title, d.source,
+           d.doc_type
+    FROM chunks c
+    JOIN chunks s ON s.document_id = c.document_id AND s.heading_path = c.heading_path
+    JOIN documents d ON d.id = c.document_id
+    WHERE c.id = $1 AND c.collection_id = ANY($2::bigint[])
+    ORDER BY abs(s.ordinal - c.ordinal) LIMIT $3
+) near ORDER BY ordinal
+"""
 
 
 class DocumentStore:
@@ -260,6 +275,18 @@ class DocumentStore:
             f"SELECT {_COLUMNS} FROM documents WHERE collection_id = ANY($3::bigint[])"
             " ORDER BY created_at DESC LIMIT $1 OFFSET $2", limit, offset, list(scope))
         return [_info(r) for r in rows]
+
+    async def section(self, chunk_id: int, scope: Collection[int], limit: int = 80) -> dict[str, Any]:
+        """The chunk's section (the chunks of its document under the same headings, in order, at most
+        ``limit`` around it), for showing a cited passage where the original cannot be rendered."""
+        rows = await self.pool.fetch(_SECTION_SQL, chunk_id, list(scope), limit)
+        if not rows:
+            raise NotFound(f"passage {chunk_id} not found")
+        first = rows[0]
+        return {"document_id": str(first["document_id"]), "title": first["title"], "source": first["source"],
+                "doc_type": first["doc_type"], "section": list(first["heading_path"]), "chunk_id": chunk_id,
+                "chunks": [{"id": r["id"], "text": r["text"], "page": r["page_start"], "page_end": r["page_end"]}
+                           for r in rows]}
 
     async def ready_ids(self) -> list[uuid.UUID]:
         return [r["id"] for r in await self.pool.fetch(

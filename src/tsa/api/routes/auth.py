@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from tsa import metrics
-from tsa.access import Bucket, retry_after_header
+from tsa.access import Bucket, Role, retry_after_header
 from tsa.api.auth import CSRF_COOKIE, SESSION_COOKIE, Public, Viewer, client_address
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented
@@ -72,8 +72,11 @@ async def logout(request: Request, container: ContainerDep) -> Response:
 
 
 @router.get("/api/auth/me", responses=documented(401, 403, 429))
-async def me(principal: Viewer) -> dict[str, Any]:
+async def me(principal: Viewer, container: ContainerDep) -> dict[str, Any]:
+    """Who you are, what you may read and change, and (for admins) where the dashboards are."""
+    grafana = container.settings.grafana_url if principal.role is Role.admin else None
     return {"id": principal.user_id, "username": principal.username, "role": principal.role.name,
             "via": principal.via, "key_id": principal.key_id,
             "collections": {"readable": sorted(principal.scope.readable),
-                            "editable": sorted(principal.scope.editable)}}
+                            "editable": sorted(principal.scope.editable)},
+            "links": {"grafana": grafana}}
