@@ -73,6 +73,7 @@ class Served:
     # The first admin's key, which `tsa serve` creates on an empty embedded store (none for
     # releases before accounts existed, which ignore the header).
     headers: dict[str, str]
+    home: Path | None = None
 
 
 @contextmanager
@@ -100,7 +101,7 @@ def tsa_serve(extra_env: dict[str, str] | None = None) -> Iterator[Served]:
                 time.sleep(0.5)
             key_file = Path(home) / "admin.key"
             yield Served(base, server.pid, {"Authorization": f"Bearer {key_file.read_text().strip()}"}
-                         if key_file.exists() else {})
+                         if key_file.exists() else {}, Path(home))
         finally:
             server.terminate()
             server.wait(60)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.serving import wait_ready
 from tsa.runtime.children import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -50,19 +51,6 @@ class Server:
         raise AssertionError(f"document {document_id} never finished")
 
 
-def _wait_serving(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{url}/ready", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"tsa serve never became ready:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("web-home")
@@ -76,7 +64,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
                                     str(ROOT / "samples" / "hf22-service-manual.pdf")], env=env,
                                    stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        _wait_serving(url, process, log)
+        wait_ready(url, process, log)
         running = Server(url, home, (home / "admin.key").read_text().strip(),
                          (home / "admin.password").read_text().strip())
         with running.api() as http:

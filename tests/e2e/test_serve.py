@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 from pypdf import PdfReader
 
 from tests.e2e.conftest import processes_using, tsa
+from tests.serving import wait_ready
 from tsa.runtime.children import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -22,19 +22,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def _page_with(pdf: bytes, text: str) -> int:
     pages = PdfReader(io.BytesIO(pdf)).pages
     return next(n for n, page in enumerate(pages, start=1) if text in page.extract_text())
-
-
-def _wait_ready(base: str, server: subprocess.Popen, log: Path, seconds: float = 240) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("tsa serve never became ready")
 
 
 def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sample_pdf, tmp_path):
@@ -49,7 +36,7 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
                                    "--ingest", str(seed.parent)], env=user_env,
                                   stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
-        _wait_ready(base, server, log)
+        wait_ready(base, server, log)
         second = tsa("serve", "--port", str(free_port()), env=user_env, timeout=60)
         assert second.returncode == 1 and "in use by another tsa process" in second.stderr
 

@@ -11,15 +11,19 @@ function words(text) {
 }
 
 // The text-layer spans that belong to the passage: whole words of the span, in order, inside the
-// passage's text (one word alone only if it is not a short one that any text has).
+// passage's text (one word alone only if it is not a short one that any text has), and next to
+// another such span — the same words elsewhere on the page (a heading, another table) stay unmarked.
 export function passageSpans(spans, passage) {
   const wanted = ` ${words(passage).join(" ")} `;
-  return spans.filter((span) => {
+  const inPassage = spans.map((span) => {
     const own = words(span.textContent);
     const phrase = own.join(" ");
     return phrase.length >= 3 && (own.length > 1 || /\d/.test(phrase) || phrase.length >= 5)
       && wanted.includes(` ${phrase} `);
   });
+  const found = inPassage.filter(Boolean).length;
+  const near = (i) => [-2, -1, 1, 2].some((d) => inPassage[i + d]);
+  return spans.filter((_, i) => inPassage[i] && (found === 1 || near(i)));
 }
 
 let pdfjs;
