@@ -3,9 +3,10 @@ against the API's own time to first token for the same questions, and what the c
 
     python -m bench.web_app [--questions N]
 
-For each question (from evals/hf22.yaml, none cached): the API's time from sending the request to the
-first `token` event (httpx, streaming), then in the browser the time from pressing Enter to the first
-token drawn on the page (the app records it after the next animation frame). Needs Debian's Chromium
+For each question (from evals/hf22.yaml, none cached, each in a conversation of its own): the API's
+time from sending the request to the first `token` event (httpx, streaming), then in the browser the
+time from pressing Enter to the first token drawn on the page (the app records it after the next
+animation frame); the engine forgets its last prompt before each. Needs Debian's Chromium
 (`./scripts/install-browser`).
 """
 
@@ -34,6 +35,16 @@ def api_first_token_ms(base: str, headers: dict[str, str], question: str) -> flo
     raise RuntimeError(f"no token for {question!r}")
 
 
+def forget_prompt(base: str, headers: dict[str, str]) -> None:
+    """llama.cpp keeps the last prompt evaluated, so whichever path asked second would skip most of
+    its prompt evaluation; an unrelated one-token chat in between makes both start cold."""
+    response = httpx.post(f"{base}/api/chat", headers=headers, timeout=300, json={
+        "model": "smollm2:135m", "stream": False, "options": {"num_predict": 1},
+        "messages": [{"role": "user", "content": "Name a colour."}]})
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.status_code} {response.text}")
+
+
 def main(args: argparse.Namespace) -> None:
     cases = yaml.safe_load((ROOT / "evals" / "hf22.yaml").read_text())["cases"]
     questions = [c["question"] for c in cases if not c.get("unanswerable")][:args.questions]
@@ -59,11 +70,17 @@ def main(args: argparse.Namespace) -> None:
             first_load = list(loaded)
             api_ms, page_ms = [], []
             for question in questions:
+                forget_prompt(served.base, served.headers)
                 api_ms.append(api_first_token_ms(served.base, served.headers, question))
-                before = page.locator(".turn").count()
+                forget_prompt(served.base, served.headers)
+                # A conversation of its own, as the API call: a follow-up would first be rewritten.
+                page.get_by_role("link", name="New conversation").click()
+                page.locator(".turn").wait_for(state="detached")
                 page.get_by_label("Question").fill(question)
                 page.get_by_label("Question").press("Enter")
-                page.locator(".turn").nth(before).locator(".answer-body:not(.streaming)").wait_for(timeout=300_000)
+                page.locator(".turn .answer-body:not(.streaming), .turn .notice.error").first.wait_for(timeout=300_000)
+                if page.locator(".turn .notice.error").count():
+                    raise RuntimeError(f"{question!r}: {page.locator('.turn .notice.error').text_content()}")
                 page_ms.append(page.evaluate("window.tsaTimings.at(-1).first_token_ms"))
             browser.close()
     scripts = [(url, size) for kind, url, size in first_load if kind == "script"]

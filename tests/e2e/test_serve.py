@@ -51,6 +51,7 @@ def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sampl
         assert signed_in.status_code == 200 and signed_in.json()["user"]["role"] == "admin"
         page = httpx.get(f"{base}/", headers={"Accept": "text/html"}, timeout=30)
         assert page.status_code == 200 and '<main id="view"' in page.text
+        assert httpx.get(f"{base}/", timeout=30).text == "Ollama is running"  # what Ollama clients probe for
         anonymous = httpx.get(f"{base}/api/documents", timeout=30)
         assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
         with httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}) as http:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path as PathParam, Request
+from fastapi import APIRouter, Header, Path as PathParam
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from tsa.api.auth import Public
@@ -34,7 +34,7 @@ async def home(accept: Annotated[str, Header()] = "") -> Response:
 
 
 @router.get("/assets/{digest}/{name:path}", dependencies=[Public], include_in_schema=False)
-async def asset(request: Request, digest: Annotated[str, PathParam(max_length=64)],
+async def asset(digest: Annotated[str, PathParam(max_length=64)],
                 name: Annotated[str, PathParam(max_length=300)]) -> Response:
     """A file of the app; kept forever under the current digest, revalidated under any other
     (a page from before a deploy still loads while it is being replaced)."""
