@@ -3,6 +3,7 @@ its own PostgreSQL, Redis and model engine, the sample manual ingested, one acco
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.async_api import Page, expect
 
 from tests.serving import wait_ready
 from tsa.runtime.children import free_port
@@ -38,16 +39,17 @@ class Server:
     admin_key: str
     admin_password: str
 
-    def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=120, headers={"Authorization": f"Bearer {self.admin_key}"})
+    def api(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=120,
+                                 headers={"Authorization": f"Bearer {self.admin_key}"})
 
-    def wait_ready(self, document_id: str) -> dict:
-        with self.api() as http:
+    async def wait_processed(self, document_id: str) -> dict:
+        async with self.api() as http:
             for _ in range(900):
-                document = http.get(f"/api/documents/{document_id}").json()
+                document = (await http.get(f"/api/documents/{document_id}")).json()
                 if document["status"] != "processing":
                     return document
-                time.sleep(0.2)
+                await asyncio.sleep(0.2)
         raise AssertionError(f"document {document_id} never finished")
 
 
@@ -67,7 +69,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
         wait_ready(url, process, log)
         running = Server(url, home, (home / "admin.key").read_text().strip(),
                          (home / "admin.password").read_text().strip())
-        with running.api() as http:
+        with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {running.admin_key}"}) as http:
             users = {}
             for name, role in (("erin", "editor"), ("vic", "viewer")):
                 made = http.post("/api/users", json={"username": name, "role": role, "password": PASSWORD})
@@ -112,36 +114,35 @@ def console_errors(page: Page) -> Iterator[list[str]]:
     assert errors == []
 
 
-def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("header.top .who")).to_contain_text(username)
+async def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    await page.goto("/")
+    await page.get_by_label("User name").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("header.top .who")).to_contain_text(username)
 
 
-def ask(page: Page, question: str) -> None:
+async def ask(page: Page, question: str) -> None:
     """Asks in the open conversation and waits for the finished answer."""
-    count = page.locator(".turn").count()
-    page.get_by_label("Question").fill(question)
-    page.get_by_label("Question").press("Enter")
+    count = await page.locator(".turn").count()
+    await page.get_by_label("Question").fill(question)
+    await page.get_by_label("Question").press("Enter")
     finished = page.locator(".turn").nth(count).locator(".answer-body:not(.streaming)")
-    expect(finished).to_be_visible(timeout=180_000)
+    await expect(finished).to_be_visible(timeout=180_000)
 
 
-def axe_violations(page: Page) -> list[dict]:
+async def axe_violations(page: Page) -> list[dict]:
     """Serious and critical accessibility violations on the page as shown (axe-core, vendored)."""
-    page.evaluate(AXE.read_text())
-    found = page.evaluate("""async () => {
+    await page.evaluate(AXE.read_text())
+    return await page.evaluate("""async () => {
         const result = await axe.run(document, { resultTypes: ["violations"] });
         return result.violations.filter((v) => ["serious", "critical"].includes(v.impact))
             .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
     }""")
-    return found
 
 
-def screenshot(page: Page, name: str) -> Path:
+async def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
-    page.screenshot(path=path, full_page=True)
+    await page.screenshot(path=path, full_page=True)
     return path

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.async_api import Page, expect
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -30,28 +28,28 @@ WATCH_STREAM = """() => {
 }"""
 
 
-def test_ask_streams_tokens_then_cites_and_opens_the_page_highlighted(page: Page, server: Server):
-    sign_in(page, "vic")
-    page.evaluate(WATCH_STREAM)
-    ask(page, "What torque do the casing bolts need?")
-    seen = page.evaluate("window.streamSeen")
-    final = page.locator(".answer-body").last.text_content()
+async def test_ask_streams_tokens_then_cites_and_opens_the_page_highlighted(page: Page, server: Server):
+    await sign_in(page, "vic")
+    await page.evaluate(WATCH_STREAM)
+    await ask(page, "What torque do the casing bolts need?")
+    seen = await page.evaluate("window.streamSeen")
+    final = await page.locator(".answer-body").last.text_content()
     # Text was on the page while the answer was still streaming, and more came after it.
     assert any(streaming and 0 < chars for chars, streaming in seen), seen
     assert any(streaming and 0 < chars < len(final) for chars, streaming in seen), (seen, final)
 
     sources = page.locator(".turn .sources .source")
-    expect(sources.first).to_contain_text("HydroFlow HF-22")
-    expect(sources.first).to_contain_text("p. 2")
-    sources.first.locator(".source-open").click()
+    await expect(sources.first).to_contain_text("HydroFlow HF-22")
+    await expect(sources.first).to_contain_text("p. 2")
+    await sources.first.locator(".source-open").click()
     sheet = page.locator(".viewer .pdf-page")
-    expect(sheet).to_have_attribute("data-page", "2", timeout=60_000)
+    await expect(sheet).to_have_attribute("data-page", "2", timeout=60_000)
     highlighted = page.locator(".viewer .textLayer span.passage")
-    expect(highlighted.filter(has_text="25 N·m")).to_have_count(1)
+    await expect(highlighted.filter(has_text="25 N·m")).to_have_count(1)
     # The same words elsewhere on the page (the specification table above) stay unmarked.
-    assert highlighted.all_text_contents().count("Casing bolts") == 1
-    assert "Maximum head" not in highlighted.all_text_contents()
-    screenshot(page, "ask-with-citation-laptop")
+    assert (await highlighted.all_text_contents()).count("Casing bolts") == 1
+    assert "Maximum head" not in await highlighted.all_text_contents()
+    await screenshot(page, "ask-with-citation-laptop")
 
 
 def _small_pdf(marker: str) -> bytes:
@@ -68,76 +66,76 @@ def _small_pdf(marker: str) -> bytes:
     return data.getvalue()
 
 
-def test_upload_is_followed_from_queued_to_ready_without_reload_then_deleted(page: Page, server: Server, tmp_path):
+async def test_upload_is_followed_from_queued_to_ready_without_reload_then_deleted(page: Page, server: Server, tmp_path):
     marker = uuid.uuid4().hex[:6]
     path = tmp_path / f"chiller-{marker}.pdf"
     path.write_bytes(_small_pdf(marker))
-    sign_in(page, "erin")
-    page.get_by_role("link", name="Library").click()
-    expect(page.get_by_role("heading", name="Library")).to_be_visible()
-    page.evaluate("window.notReloaded = true")
-    page.locator(".upload > input[type=file]").set_input_files(path)
+    await sign_in(page, "erin")
+    await page.get_by_role("link", name="Library").click()
+    await expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    await page.evaluate("window.notReloaded = true")
+    await page.locator(".upload > input[type=file]").set_input_files(path)
     row = page.locator(f"tbody tr:has-text('chiller-{marker}.pdf')")
-    expect(row.locator(".stage")).to_contain_text("Ready", timeout=120_000)
-    expect(page.locator(".uploads li", has_text=path.name)).to_contain_text("Ready")
-    assert page.evaluate("window.notReloaded") is True
-    document_id = row.get_attribute("data-id")
+    await expect(row.locator(".stage")).to_contain_text("Ready", timeout=120_000)
+    await expect(page.locator(".uploads li", has_text=path.name)).to_contain_text("Ready")
+    assert await page.evaluate("window.notReloaded") is True
+    document_id = await row.get_attribute("data-id")
 
-    screenshot(page, "library-laptop")
+    await screenshot(page, "library-laptop")
     page.on("dialog", lambda d: pytest.fail(f"a native dialog appeared: {d.message}"))
-    row.get_by_role("button", name=f"Delete chiller-{marker}.pdf").click()
-    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    expect(row).to_have_count(0)
-    with server.api() as http:
-        assert http.get(f"/api/documents/{document_id}").status_code == 404
+    await row.get_by_role("button", name=f"Delete chiller-{marker}.pdf").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    await expect(row).to_have_count(0)
+    async with server.api() as http:
+        assert (await http.get(f"/api/documents/{document_id}")).status_code == 404
 
 
-def test_a_follow_up_keeps_its_conversation_which_reappears_after_a_reload(page: Page, server: Server):
-    sign_in(page, "vic")
-    ask(page, "What is the tightening torque of the casing bolts?")
-    ask(page, "and the impeller nut?")
+async def test_a_follow_up_keeps_its_conversation_which_reappears_after_a_reload(page: Page, server: Server):
+    await sign_in(page, "vic")
+    await ask(page, "What is the tightening torque of the casing bolts?")
+    await ask(page, "and the impeller nut?")
     follow_up = page.locator(".turn").nth(1)
-    expect(follow_up.locator(".sources")).to_contain_text("Tightening torques")
-    conversation = page.evaluate("location.hash")
+    await expect(follow_up.locator(".sources")).to_contain_text("Tightening torques")
+    conversation = await page.evaluate("location.hash")
     assert conversation.startswith("#/ask/")
 
-    page.reload()
-    expect(page.locator(".turn")).to_have_count(2)
-    expect(page.locator(".turn .q").nth(1)).to_have_text("Question: and the impeller nut?")
-    expect(page.locator(".conversations li.current")).to_contain_text("casing bolts")
+    await page.reload()
+    await expect(page.locator(".turn")).to_have_count(2)
+    await expect(page.locator(".turn .q").nth(1)).to_have_text("Question: and the impeller nut?")
+    await expect(page.locator(".conversations li.current")).to_contain_text("casing bolts")
 
 
-def test_feedback_on_an_answer_is_stored(page: Page, server: Server):
-    sign_in(page, "vic")
-    ask(page, "How many casing bolts hold the pump casing?")
-    page.get_by_role("button", name="Not helpful").click()
+async def test_feedback_on_an_answer_is_stored(page: Page, server: Server):
+    await sign_in(page, "vic")
+    await ask(page, "How many casing bolts hold the pump casing?")
+    await page.get_by_role("button", name="Not helpful").click()
     comment = f"wrong count {uuid.uuid4().hex[:6]}"
-    page.get_by_label("Comment (optional)").fill(comment)
-    page.get_by_label("The right answer (optional)").fill("8 bolts, M8x1.25")
-    page.get_by_role("button", name="Send feedback").click()
-    expect(page.locator(".feedback")).to_contain_text("feedback saved")
-    with server.api() as http:
-        stored = [f for f in http.get("/api/feedback").json()["feedback"] if f["comment"] == comment]
+    await page.get_by_label("Comment (optional)").fill(comment)
+    await page.get_by_label("The right answer (optional)").fill("8 bolts, M8x1.25")
+    await page.get_by_role("button", name="Send feedback").click()
+    await expect(page.locator(".feedback")).to_contain_text("feedback saved")
+    async with server.api() as http:
+        stored = [f for f in (await http.get("/api/feedback")).json()["feedback"] if f["comment"] == comment]
     assert len(stored) == 1
     assert stored[0]["rating"] == "down" and stored[0]["corrected_answer"] == "8 bolts, M8x1.25"
     assert stored[0]["question"] == "How many casing bolts hold the pump casing?"
 
 
-def test_a_viewer_sees_no_library_or_admin_and_the_api_refuses_them_too(page: Page, server: Server):
-    sign_in(page, "vic")
-    expect(page.get_by_role("link", name="Library")).to_be_hidden()
-    expect(page.get_by_role("link", name="Admin")).to_be_hidden()
+async def test_a_viewer_sees_no_library_or_admin_and_the_api_refuses_them_too(page: Page, server: Server):
+    await sign_in(page, "vic")
+    await expect(page.get_by_role("link", name="Library")).to_be_hidden()
+    await expect(page.get_by_role("link", name="Admin")).to_be_hidden()
     for address in ("/#/library", "/#/admin/users"):
-        page.goto(address)
-        expect(page.get_by_label("Question")).to_be_visible()
-        expect(page.locator(".dropzone, .admin")).to_have_count(0)
+        await page.goto(address)
+        await expect(page.get_by_label("Question")).to_be_visible()
+        await expect(page.locator(".dropzone, .admin")).to_have_count(0)
     # The viewer's own signed-in session, with its CSRF token, is refused by the API itself.
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "tsa_csrf")
-    upload = page.request.post("/api/documents", headers={"X-CSRF-Token": csrf},
+    csrf = next(c["value"] for c in await page.context.cookies() if c["name"] == "tsa_csrf")
+    upload = await page.request.post("/api/documents", headers={"X-CSRF-Token": csrf},
                                multipart={"file": {"name": "x.md", "mimeType": "text/markdown", "buffer": b"# x"}})
     assert upload.status == 403
-    assert page.request.get("/api/users").status == 403
-    assert page.request.get("/api/audit").status == 403
+    assert (await page.request.get("/api/users")).status == 403
+    assert (await page.request.get("/api/audit")).status == 403
 
 
 async def _store_turn(server: Server, conversation: str, answer: str, sources: list[dict]) -> None:
@@ -155,75 +153,75 @@ async def _store_turn(server: Server, conversation: str, answer: str, sources: l
         await connection.close()
 
 
-def test_hostile_text_in_a_document_and_in_an_answer_renders_as_text(page: Page, server: Server):
+async def test_hostile_text_in_a_document_and_in_an_answer_renders_as_text(page: Page, server: Server):
     hostile = '<script>window.pwned = 1</script> <img src=x onerror="window.pwned = 2"> Valve V-77 torque 9 N·m'
-    with server.api() as http:
-        sent = http.post("/api/documents", files={"file": ("hostile.md", f"# Valve V-77\n\n{hostile}\n".encode())})
+    async with server.api() as http:
+        sent = await http.post("/api/documents", files={"file": ("hostile.md", f"# Valve V-77\n\n{hostile}\n".encode())})
         assert sent.status_code == 202
-    assert server.wait_ready(sent.json()["document_id"])["status"] == "ready"
-    sign_in(page, "vic")
-    ask(page, "What torque does valve V-77 need?")
+    assert (await server.wait_processed(sent.json()["document_id"]))["status"] == "ready"
+    await sign_in(page, "vic")
+    await ask(page, "What torque does valve V-77 need?")
     snippet = page.locator(".source", has_text="Valve V-77").first.locator(".snippet")
-    expect(snippet).to_contain_text('<img src=x onerror="window.pwned = 2">')
+    await expect(snippet).to_contain_text('<img src=x onerror="window.pwned = 2">')
 
     conversation = f"hostile-{uuid.uuid4().hex[:8]}"
     answer = ('Use 9 N·m [1]. <img src=x onerror="window.pwned = 3"><script>window.pwned = 4</script>'
               ' [click](javascript:window.pwned=5)')
     source = {"document_id": str(uuid.uuid4()), "title": "<b onmouseover=alert(1)>Valve</b>", "source": "hostile.md",
               "page": None, "chunk_id": 1, "snippet": "<script>window.pwned = 6</script>", "hazard": None}
-    # Playwright's own event loop runs in this thread.
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(asyncio.run, _store_turn(server, conversation, answer, [source])).result()
-    page.goto(f"/#/ask/{conversation}")
+    await _store_turn(server, conversation, answer, [source])
+    await page.goto(f"/#/ask/{conversation}")
     body = page.locator(".answer-body").first
-    expect(body).to_contain_text('<img src=x onerror="window.pwned = 3">')
-    expect(body.locator(".cite")).to_have_text("[1]")
-    assert page.locator(".transcript img, .transcript script, .transcript [onerror], .transcript b").count() == 0
-    assert page.locator(".answer-body a[href^='javascript']").count() == 0
-    assert page.evaluate("window.pwned") is None
+    await expect(body).to_contain_text('<img src=x onerror="window.pwned = 3">')
+    await expect(body.locator(".cite")).to_have_text("[1]")
+    assert await page.locator(".transcript img, .transcript script, .transcript [onerror], .transcript b").count() == 0
+    assert await page.locator(".answer-body a[href^='javascript']").count() == 0
+    assert await page.evaluate("window.pwned") is None
 
 
-def test_no_serious_accessibility_violations_on_any_page_phone_and_laptop(page: Page, server: Server):
+async def test_no_serious_accessibility_violations_on_any_page_phone_and_laptop(page: Page, server: Server):
     for size, viewport in (("phone", PHONE), ("laptop", LAPTOP)):
-        page.set_viewport_size(viewport)
-        page.context.clear_cookies()
-        page.goto("/")
-        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-        screenshot(page, f"sign-in-{size}")
-        assert axe_violations(page) == [], f"sign-in ({size})"
-        sign_in(page, "admin", server.admin_password)
-        ask(page, "What torque does the impeller nut need?")
-        screenshot(page, f"ask-{size}")
-        assert axe_violations(page) == [], f"ask ({size})"
-        page.locator(".source-open").first.click()
-        expect(page.locator(".viewer .pdf-page, .viewer mark.passage").first).to_be_visible(timeout=60_000)
-        screenshot(page, f"source-{size}")
-        assert axe_violations(page) == [], f"source ({size})"
-        page.goto("/#/library")
-        expect(page.get_by_role("heading", name="Library")).to_be_visible()
-        expect(page.locator("tbody tr").first).to_be_visible()
-        screenshot(page, f"library-{size}")
-        assert axe_violations(page) == [], f"library ({size})"
+        await page.set_viewport_size(viewport)
+        await page.context.clear_cookies()
+        await page.goto("/")
+        await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        await screenshot(page, f"sign-in-{size}")
+        assert await axe_violations(page) == [], f"sign-in ({size})"
+        await sign_in(page, "admin", server.admin_password)
+        await ask(page, "What torque does the impeller nut need?")
+        await screenshot(page, f"ask-{size}")
+        assert await axe_violations(page) == [], f"ask ({size})"
+        await page.locator(".source-open").first.click()
+        await expect(page.locator(".viewer .pdf-page, .viewer mark.passage").first).to_be_visible(timeout=60_000)
+        await screenshot(page, f"source-{size}")
+        assert await axe_violations(page) == [], f"source ({size})"
+        await page.goto("/#/library")
+        await expect(page.get_by_role("heading", name="Library")).to_be_visible()
+        await expect(page.locator("tbody tr").first).to_be_visible()
+        await screenshot(page, f"library-{size}")
+        assert await axe_violations(page) == [], f"library ({size})"
         for tab in ("users", "groups", "keys", "collections", "fleet", "cache", "audit"):
-            page.goto(f"/#/admin/{tab}")
-            expect(page.locator(".tabs a[aria-current='page']")).to_have_text(tab)
-            expect(page.locator(".admin-body h2")).to_be_visible()
-            screenshot(page, f"admin-{tab}-{size}")
-            assert axe_violations(page) == [], f"admin {tab} ({size})"
-        expect(page.get_by_role("link", name="Grafana ↗")).to_have_attribute("href", "http://grafana.example:3000")
+            await page.goto(f"/#/admin/{tab}")
+            await expect(page.locator(".tabs a[aria-current='page']")).to_have_text(tab)
+            await expect(page.locator(".admin-body h2")).to_be_visible()
+            await screenshot(page, f"admin-{tab}-{size}")
+            assert await axe_violations(page) == [], f"admin {tab} ({size})"
+        await expect(page.get_by_role("link", name="Grafana ↗")).to_have_attribute("href", "http://grafana.example:3000")
 
 
-def test_the_chat_page_loads_little_javascript_and_assets_are_cached_by_content(page: Page, server: Server):
-    scripts: list[tuple[str, int]] = []
-    page.on("response", lambda r: scripts.append((r.url, len(r.body()))) if r.request.resource_type == "script" else None)
-    sign_in(page, "vic")
-    expect(page.get_by_label("Question")).to_be_visible()
+async def test_the_chat_page_loads_little_javascript_and_assets_are_cached_by_content(page: Page, server: Server):
+    responses = []
+    page.on("response", lambda r: responses.append(r) if r.request.resource_type == "script" else None)
+    await sign_in(page, "vic")
+    await expect(page.get_by_label("Question")).to_be_visible()
+    scripts = [(r.url, len(await r.body())) for r in responses]
     total = sum(size for _, size in scripts)
     assert total < 150_000, scripts
     assert not [url for url, _ in scripts if "pdf" in url]  # the PDF renderer waits until a document is opened
     asset = next(url for url, _ in scripts if url.endswith("/js/app.js"))
-    cached = httpx.get(asset, timeout=30)
+    async with httpx.AsyncClient(timeout=30) as http:
+        cached = await http.get(asset)
+        page_headers = (await http.get(server.url + "/", headers={"Accept": "text/html"})).headers
     assert cached.headers["cache-control"] == "public, max-age=31536000, immutable"
-    page_headers = httpx.get(server.url + "/", headers={"Accept": "text/html"}, timeout=30).headers
     assert page_headers["cache-control"] == "no-cache"
     assert "script-src 'self'" in page_headers["content-security-policy"]
