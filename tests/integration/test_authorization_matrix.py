@@ -90,6 +90,15 @@ EXAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
     ("POST", "/api/embeddings"): ("/api/embeddings", {"json": {"model": "bench-embed", "prompt": "x"}}),
     ("POST", "/api/chat"): ("/api/chat", {"json": {"model": "bench-chat", "stream": False,
                                                    "messages": [{"role": "user", "content": "hi"}]}}),
+    ("POST", "/api/generate"): ("/api/generate", {"json": {"model": "bench-chat", "prompt": "hi", "stream": False,
+                                                           "options": {"num_predict": 1}}}),
+    ("POST", "/api/show"): ("/api/show", {"json": {"model": "bench-chat"}}),
+    ("GET", "/api/ps"): ("/api/ps", {}),
+    ("GET", "/v1/models"): ("/v1/models", {}),
+    ("POST", "/v1/chat/completions"): ("/v1/chat/completions", {"json": {
+        "model": "bench-chat", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}}),
+    ("POST", "/v1/completions"): ("/v1/completions", {"json": {"model": "bench-chat", "prompt": "hi", "max_tokens": 1}}),
+    ("POST", "/v1/embeddings"): ("/v1/embeddings", {"json": {"model": "bench-embed", "input": "x"}}),
     ("GET", "/api/tags"): ("/api/tags", {}),
     ("GET", "/api/version"): ("/api/version", {}),
 }

@@ -14,6 +14,7 @@ from starlette.types import Scope
 from tsa import __version__
 from tsa.api.auth import document_security
 from tsa.api.clients import ClientLabels
+from tsa.api.compat import openai_routes
 from tsa.api.errors import install_error_handlers
 from tsa.api.limits import BodyLimitMiddleware
 from tsa.api.middleware import MetricsMiddleware
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = FastAPI(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     for module in (chat, conversations, feedback, search, documents, passages, imports, auth, users, collections, audit,
-                   fleet, cache, health, ollama_proxy, web):
+                   fleet, cache, health, ollama_proxy, openai_routes, web):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, limit_for=_upload_limit)

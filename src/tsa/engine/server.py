@@ -49,6 +49,11 @@ class GenerateRequest(BaseModel):
     keep_alive: str | float | None = None
 
 
+class ShowRequest(BaseModel):
+    model: str | None = None
+    name: str | None = None  # what older clients send
+
+
 class EmbedRequest(BaseModel):
     model: str
     input: str | list[str]
@@ -146,6 +151,14 @@ def create_engine_app(manager: ModelManager, faults: Faults | None = None) -> Fa
         return {"models": [
             {"name": s.name, "model": s.name, "modified_at": _now_iso(), "size": s.size_bytes,
              "digest": _digest(s), "details": _details(s)} for s in manager.catalog.values()]}
+
+    @app.post("/api/show")
+    async def show(body: ShowRequest) -> dict[str, Any]:
+        spec = manager.spec(body.model or body.name or "")
+        capabilities = ["completion"] if spec.kind == "chat" else ["embedding"]
+        return {"modelfile": f"FROM {spec.name}\n", "parameters": "", "template": "{{ .Prompt }}",
+                "details": _details(spec), "model_info": {"general.architecture": spec.family},
+                "capabilities": capabilities, "modified_at": _now_iso()}
 
     @app.get("/api/ps")
     async def ps() -> dict[str, Any]:

@@ -94,16 +94,26 @@ class OllamaClient(HttpBackend):
             raise BackendError(f"{self.base_url} returned a malformed /api/embed body")
         return Embeddings(embeddings, body.get("load_duration", 0) / 1e9)
 
-    async def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
-                          extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
-        """Yield the NDJSON objects of a streamed ``/api/chat``; the last has ``done: true``.
+    async def show(self, model: str) -> dict[str, Any]:
+        return await self._post_json("/api/show", {"model": model}, model)
+
+    def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """The NDJSON objects of a streamed ``/api/chat``; the last has ``done: true``.
 
         ``extra`` carries other request fields through (``keep_alive``, ``format``, ``tools``).
         Closing the iterator early closes the HTTP stream, which cancels the upstream call.
         """
         payload = {**(extra or {}), "model": model, "messages": messages, "stream": True, "options": options or {}}
+        return self._ndjson("/api/chat", payload, model)  # the generator itself, so closing it closes the stream
+
+    def generate_stream(self, model: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """``/api/generate`` as the client asked for it (prompt, system, raw, format, images, …), streamed."""
+        return self._ndjson("/api/generate", {**request, "model": model, "stream": True}, model)
+
+    async def _ndjson(self, path: str, payload: dict[str, Any], model: str) -> AsyncIterator[dict[str, Any]]:
         try:
-            async with self._stream_lines("/api/chat", payload, model) as lines:
+            async with self._stream_lines(path, payload, model) as lines:
                 async for line in lines:
                     if not line.strip():
                         continue

@@ -338,9 +338,43 @@ class Fleet:
     async def open_chat(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
                         priority: Priority = Priority.INTERACTIVE, extra: dict[str, Any] | None = None) -> ChatStream:
         """Start a chat stream; fails over to another instance only before the first byte."""
+        return await self._open_stream(model, priority,
+                                       lambda instance: instance.client.chat_stream(model, messages, options, extra))
 
+    async def open_generate(self, model: str, request: dict[str, Any],
+                            priority: Priority = Priority.INTERACTIVE) -> ChatStream:
+        """Ollama's ``/api/generate`` on the best instance, as a stream, like a chat (same slots,
+        failover before the first byte, stall guard, cancellation)."""
+        return await self._open_stream(model, priority, lambda instance: instance.client.generate_stream(model, request))
+
+    async def show(self, model: str) -> dict[str, Any]:
+        """``/api/show`` from an instance that has the model (the first that answers)."""
+        wanted = canonical_name(model)
+        holders = [i for i in self.instances if i.state in ROUTABLE and i.models_available
+                   and wanted in i.models_available]
+        for instance in holders:
+            try:
+                return await instance.client.show(model)
+            except (BackendError, BackendUnavailable):
+                continue
+        raise UnknownModel(f"model {model!r} not found")
+
+    async def loaded(self) -> list[dict[str, Any]]:
+        """The models loaded on the routable instances now (``/api/ps`` of each, one entry per model)."""
+        reachable = [i for i in self.instances if i.state in ROUTABLE]
+        answers = await asyncio.gather(*(i.client.ps() for i in reachable), return_exceptions=True)
+        found: dict[str, dict[str, Any]] = {}
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                continue
+            for entry in answer:
+                found.setdefault(entry.get("name") or entry.get("model", ""), entry)
+        return [found[name] for name in sorted(found) if name]
+
+    async def _open_stream(self, model: str, priority: Priority,
+                           start: Callable[[Instance], AsyncIterator[dict[str, Any]]]) -> ChatStream:
         async def attempt(instance: Instance) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
-            chunks = instance.client.chat_stream(model, messages, options, extra)
+            chunks = start(instance)
             try:
                 return chunks, await anext(chunks)
             except BaseException:

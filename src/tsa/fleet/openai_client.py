@@ -35,22 +35,42 @@ class OpenAIClient(HttpBackend):
             raise BackendError(f"{self.base_url} returned a malformed /v1/embeddings body")
         return Embeddings([d["embedding"] for d in data], 0.0)
 
-    async def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
-                          extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+    async def show(self, model: str) -> dict[str, Any]:
+        """What an OpenAI-compatible server says of a model, in ``/api/show``'s shape."""
+        body = await self._get_json(f"/v1/models/{model}")
+        return {"modelfile": "", "parameters": "", "template": "", "details": {"format": "", "family": "",
+                "parameter_size": "", "quantization_level": ""}, "model_info": {"owned_by": body.get("owned_by")}}
+
+    def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
         """Chat completions over SSE, yielded as Ollama ``/api/chat`` chunks."""
-        payload: dict[str, Any] = {"model": model, "messages": messages, "stream": True,
-                                   "stream_options": {"include_usage": True}}
+        payload: dict[str, Any] = {"model": model, "messages": messages}
+        return self._completions("/v1/chat/completions", payload, model, options,
+                                 lambda text: {"message": {"role": "assistant", "content": text}})
+
+    def generate_stream(self, model: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Ollama's ``/api/generate`` as a text completion; a ``system`` prompt goes before the prompt
+        unless the request is ``raw``."""
+        prompt = str(request.get("prompt", ""))
+        if request.get("system") and not request.get("raw"):
+            prompt = f"{request['system']}\n\n{prompt}"
+        return self._completions("/v1/completions", {"model": model, "prompt": prompt}, model,
+                                 request.get("options"), lambda text: {"response": text})
+
+    async def _completions(self, path: str, payload: dict[str, Any], model: str, options: dict[str, Any] | None,
+                           shape: Any) -> AsyncIterator[dict[str, Any]]:
+        payload = {**payload, "stream": True, "stream_options": {"include_usage": True}}
         payload.update({ours: (options or {})[theirs] for theirs, ours in _OPTION_NAMES.items()
                         if theirs in (options or {}) and (options or {})[theirs] is not None})
         finish, usage = None, {}
         try:
-            async with self._stream_lines("/v1/chat/completions", payload, model) as lines:
+            async with self._stream_lines(path, payload, model) as lines:
                 async for line in lines:
                     if not line.startswith("data:"):
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
-                        yield {"model": model, "message": {"role": "assistant", "content": ""}, "done": True,
+                        yield {"model": model, **shape(""), "done": True,
                                "done_reason": "length" if finish == "length" else "stop",
                                "prompt_eval_count": usage.get("prompt_tokens", 0),
                                "eval_count": usage.get("completion_tokens", 0)}
@@ -61,9 +81,9 @@ class OpenAIClient(HttpBackend):
                     usage = chunk.get("usage") or usage
                     for choice in chunk.get("choices", []):
                         finish = choice.get("finish_reason") or finish
-                        text = (choice.get("delta") or {}).get("content")
+                        text = (choice.get("delta") or {}).get("content") or choice.get("text")
                         if text:
-                            yield {"model": model, "message": {"role": "assistant", "content": text}, "done": False}
+                            yield {"model": model, **shape(text), "done": False}
         except httpx.TransportError as exc:
             raise unavailable(self.base_url, exc) from exc
         raise BackendError(f"{self.base_url} ended the stream without [DONE]")

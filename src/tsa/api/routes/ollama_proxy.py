@@ -1,7 +1,8 @@
 """The fleet behind Ollama's own API: point any Ollama client at tsa and its calls are balanced.
 
-``/api/embed``, ``/api/embeddings``, ``/api/chat`` and ``/api/tags`` behave as on one Ollama
-server (errors as ``{"error": "..."}``), but each call goes to the best instance of the fleet.
+``/api/generate``, ``/api/chat``, ``/api/embed``, ``/api/embeddings``, ``/api/show``, ``/api/ps`` and
+``/api/tags`` behave as on one Ollama server (errors as ``{"error": "..."}``), but each call goes to
+the best instance of the fleet (``ps`` and ``tags`` answer for all of it).
 """
 
 from __future__ import annotations
@@ -111,6 +112,55 @@ async def chat(request: Request, container: ContainerDep, principal: Viewer) -> 
     return await _ollama_errors(handle, principal)
 
 
+_GENERATE_BODY = _body_schema(["model"], {"model": _MODEL, "prompt": {"type": "string"}, "system": {"type": "string"},
+                                           "raw": {"type": "boolean"}, "stream": {"type": "boolean"},
+                                           "options": {"type": "object"}})
+
+
+@router.post("/api/generate", responses={
+    200: {"description": "NDJSON stream (default) or one JSON object with `stream: false`",
+          "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                      "application/json": {"schema": {"type": "object"}}}}, **_ERRORS},
+    openapi_extra=_GENERATE_BODY)
+async def generate(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    """Ollama's ``/api/generate`` on the best instance: every field the client sent (``prompt``,
+    ``system``, ``raw``, ``format``, ``images``, ``options``, ``keep_alive``, …) goes through."""
+    async def handle() -> Response:
+        body = await _body(request)
+        if not isinstance(body.get("prompt", ""), str):
+            raise InvalidRequest("prompt must be a string")
+        fields = {k: v for k, v in body.items() if k not in ("model", "stream")}
+        stream = await container.fleet.open_generate(body["model"], fields)
+        if body.get("stream", True):
+            return SettledStreamingResponse(_ndjson(stream.chunks), stream.aclose,
+                                            media_type="application/x-ndjson")
+        return JSONResponse(await _collect_generate(stream.chunks))
+
+    return await _ollama_errors(handle, principal)
+
+
+@router.post("/api/show", responses=_ERRORS, openapi_extra=_body_schema(["model"], {"model": _MODEL}))
+async def show(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    """What an instance that has the model says of it (older clients send ``name``)."""
+    async def handle() -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise InvalidRequest("the request body is not valid JSON") from None
+        model = body.get("model") or body.get("name") if isinstance(body, dict) else None
+        if not isinstance(model, str) or not model:
+            raise InvalidRequest("a model is required")
+        return JSONResponse(await container.fleet.show(model))
+
+    return await _ollama_errors(handle, principal)
+
+
+@router.get("/api/ps", dependencies=[ViewerOnly], responses=_ERRORS)
+async def ps(container: ContainerDep) -> dict[str, Any]:
+    """The models loaded across the fleet now."""
+    return {"models": await container.fleet.loaded()}
+
+
 async def _ndjson(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
     try:
         async for chunk in chunks:
@@ -119,6 +169,16 @@ async def _ndjson(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]
         yield (json.dumps({"error": exc.message}) + "\n").encode()
     finally:
         await chunks.aclose()
+
+
+async def _collect_generate(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+    parts: list[str] = []
+    final: dict[str, Any] = {}
+    async for chunk in chunks:
+        parts.append(chunk.get("response", ""))
+        final = chunk
+    final["response"] = "".join(parts)
+    return final
 
 
 async def _collect(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:

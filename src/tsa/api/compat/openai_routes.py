@@ -1,0 +1,148 @@
+"""OpenAI's API in front of the fleet: ``/v1/chat/completions``, ``/v1/completions``,
+``/v1/embeddings``, ``/v1/models``. Requests become the fleet's Ollama calls, so balancing, queueing,
+failover, stall detection and cancellation apply unchanged; errors come in OpenAI's shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from tsa.access import Principal
+from tsa.api.auth import Viewer
+from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_inputs, encoded, error_body, finish_reason,
+                                          options_of, tool_calls, usage)
+from tsa.api.deps import ContainerDep
+from tsa.api.errors import documented, visible_message
+from tsa.api.streaming import SettledStreamingResponse
+from tsa.errors import InvalidRequest, TSAError
+
+router = APIRouter(prefix="/v1")
+_OPENAI_ERROR = {"content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {
+    "error": {"type": "object", "required": ["message", "type"], "properties": {
+        "message": {"type": "string"}, "type": {"type": "string"}, "code": {"type": ["string", "null"]}}}}}}}}
+_ERRORS: dict[int | str, dict[str, Any]] = {**documented(401, 403, 429), **{
+    status: {**_OPENAI_ERROR, "description": text} for status, text in (
+        (400, "Malformed request"), (404, "Unknown model"), (502, "An instance answered with an error"),
+        (503, "No instance could take the call"))}}
+_ANY_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["model"], "properties": {"model": {"type": "string", "minLength": 1}}}}}}}
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        raise InvalidRequest("the request body is not valid JSON") from None
+
+
+async def _openai_errors(handler: Callable[[], Awaitable[Response]], principal: Principal) -> Response:
+    try:
+        return await handler()
+    except TSAError as exc:
+        retry_after = getattr(exc, "retry_after_s", None)
+        return JSONResponse(error_body(visible_message(exc, principal), exc.status), status_code=exc.status,
+                            headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
+
+
+def _sse(payload: dict[str, Any] | str) -> bytes:
+    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
+
+
+@router.get("/models", responses=_ERRORS)
+async def models(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
+    names = sorted({m for i in container.fleet.instances for m in (i.models_available or ())})
+    return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "tsa"} for n in names]}
+
+
+@router.post("/chat/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
+async def chat_completions(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    async def handle() -> Response:
+        call = chat_call(await _json(request))
+        stream = await container.fleet.open_chat(call.model, call.messages, call.options, extra=call.extra)
+        reply = Completion(call.model)
+        if call.stream:
+            return SettledStreamingResponse(_chat_events(stream.chunks, reply, call.include_usage), stream.aclose,
+                                            media_type="text/event-stream")
+        parts, final = [], {}
+        async for chunk in stream.chunks:
+            parts.append(chunk.get("message", {}).get("content", ""))
+            final = chunk
+        return JSONResponse(reply.chat_whole("".join(parts), final))
+
+    return await _openai_errors(handle, principal)
+
+
+async def _chat_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion, include_usage: bool
+                       ) -> AsyncIterator[bytes]:
+    try:
+        yield _sse(reply.chat_chunk({"role": "assistant", "content": ""}))
+        async for chunk in chunks:
+            if text := chunk.get("message", {}).get("content"):
+                yield _sse(reply.chat_chunk({"content": text}))
+            if calls := tool_calls(chunk):
+                yield _sse(reply.chat_chunk({"tool_calls": [{**c, "index": n} for n, c in enumerate(calls)]}))
+            if chunk.get("done"):
+                yield _sse(reply.chat_chunk({}, finish_reason(chunk)))
+                if include_usage:
+                    yield _sse({**reply.head("chat.completion.chunk"), "choices": [], "usage": usage(chunk)})
+        yield _sse("[DONE]")
+    except TSAError as exc:  # the 200 is gone: in-band, as OpenAI-compatible servers do
+        yield _sse(error_body(exc.message, exc.status))
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+@router.post("/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
+async def completions(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    async def handle() -> Response:
+        body = await _json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
+            raise InvalidRequest("a model is required")
+        prompt = body.get("prompt", "")
+        if not isinstance(prompt, str):
+            raise InvalidRequest("prompt must be a string")
+        stream = await container.fleet.open_generate(body["model"], {"prompt": prompt, "raw": True,
+                                                                     "options": options_of(body)})
+        reply = Completion(body["model"], "text_completion")
+        if body.get("stream"):
+            return SettledStreamingResponse(_text_events(stream.chunks, reply), stream.aclose,
+                                            media_type="text/event-stream")
+        parts, final = [], {}
+        async for chunk in stream.chunks:
+            parts.append(chunk.get("response", ""))
+            final = chunk
+        whole = reply.text_chunk("".join(parts), finish_reason(final))
+        return JSONResponse({**whole, "usage": usage(final)})
+
+    return await _openai_errors(handle, principal)
+
+
+async def _text_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in chunks:
+            if text := chunk.get("response"):
+                yield _sse(reply.text_chunk(text))
+            if chunk.get("done"):
+                yield _sse(reply.text_chunk("", finish_reason(chunk)))
+        yield _sse("[DONE]")
+    except TSAError as exc:
+        yield _sse(error_body(exc.message, exc.status))
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
+
+
+@router.post("/embeddings", responses=_ERRORS, openapi_extra=_ANY_BODY)
+async def embeddings(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    async def handle() -> Response:
+        model, texts, encoding = embedding_inputs(await _json(request))
+        result = await container.fleet.embed(model, texts)
+        tokens = sum(len(t.split()) for t in texts)  # the fleet does not report counts; words stand in
+        return JSONResponse({"object": "list", "model": model, "data": [
+            {"object": "embedding", "index": n, "embedding": encoded(v, encoding)}
+            for n, v in enumerate(result.embeddings)], "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    return await _openai_errors(handle, principal)

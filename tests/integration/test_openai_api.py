@@ -1,0 +1,64 @@
+"""The fleet behind OpenAI's API, driven by the official ``openai`` client, unmodified."""
+
+from __future__ import annotations
+
+import math
+
+import httpx
+import openai
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def served(bench_settings, service_for):
+    async with service_for(bench_settings) as (_, api):
+        key = api.headers["authorization"].removeprefix("Bearer ")
+        async with openai.AsyncOpenAI(base_url=f"{api.base_url}/v1", api_key=key, max_retries=0) as client:
+            yield client, api
+
+
+async def test_chat_completion_whole_and_streamed_with_usage(served):
+    client, _ = served
+    whole = await client.chat.completions.create(model="bench-chat", max_tokens=5,
+                                                 messages=[{"role": "user", "content": "Name a colour."}])
+    assert whole.choices[0].message.content and whole.choices[0].finish_reason == "length"
+    assert whole.usage.completion_tokens == 5 and whole.usage.total_tokens > 5
+
+    chunks = [c async for c in await client.chat.completions.create(
+        model="bench-chat", max_completion_tokens=4, stream=True, stream_options={"include_usage": True},
+        messages=[{"role": "system", "content": "Be brief."},
+                  {"role": "user", "content": [{"type": "text", "text": "Name a colour."}]}])]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text and [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 4
+    assert len({c.id for c in chunks}) == 1
+
+
+async def test_text_completion(served):
+    client, _ = served
+    done = await client.completions.create(model="bench-chat", prompt="Once upon a time", max_tokens=3)
+    assert done.choices[0].text and done.choices[0].finish_reason == "length" and done.usage.completion_tokens == 3
+
+
+async def test_embeddings_as_floats_and_as_base64_agree(served):
+    client, _ = served
+    floats = await client.embeddings.create(model="bench-embed", input=["seal", "impeller"], encoding_format="float")
+    packed = await client.embeddings.create(model="bench-embed", input=["seal", "impeller"])  # base64 by default
+    assert [d.index for d in floats.data] == [0, 1]
+    for a, b in zip(floats.data, packed.data, strict=True):
+        assert len(a.embedding) == len(b.embedding)
+        assert all(math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-7) for x, y in zip(a.embedding, b.embedding, strict=True))
+
+
+async def test_models_and_errors_in_openais_shape(served):
+    client, api = served
+    assert {"bench-chat:latest", "bench-embed:latest"} <= {m.id async for m in client.models.list()}
+    with pytest.raises(openai.NotFoundError) as caught:
+        await client.chat.completions.create(model="nope:1b", messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 404 and caught.value.code == "model_not_found"
+    bad = await api.post("/v1/chat/completions", json={"model": "bench-chat", "messages": []})
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+    async with httpx.AsyncClient(base_url=str(api.base_url)) as anonymous:
+        assert (await anonymous.get("/v1/models")).status_code == 401
