@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     ollama_instances: Annotated[list[str], NoDecode] = Field(default_factory=list)
     chat_model: str = "smollm2:135m"
+    # The manuals as a model on the Ollama and OpenAI APIs: this name, and <name>/<collection>.
+    manuals_model: str = Field(default="tsa", pattern=r"^[A-Za-z0-9._-]+$")
     embedding_model: str = "all-minilm"
     tsa_home: Path = Path("~/.tsa")
 

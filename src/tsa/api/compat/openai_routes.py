@@ -13,8 +13,9 @@ from fastapi.responses import JSONResponse, Response
 
 from tsa.access import Principal
 from tsa.api.auth import Viewer
+from tsa.api.compat import manuals
 from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_inputs, encoded, error_body, finish_reason,
-                                          options_of, tool_calls, usage)
+                                          manuals_fields, options_of, tool_calls, usage)
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented, visible_message
 from tsa.api.streaming import SettledStreamingResponse
@@ -55,6 +56,7 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
 @router.get("/models", responses=_ERRORS)
 async def models(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
     names = sorted({m for i in container.fleet.instances for m in (i.models_available or ())})
+    names += await manuals.manuals_models(container, principal)
     return {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "tsa"} for n in names]}
 
 
@@ -62,7 +64,8 @@ async def models(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
 async def chat_completions(request: Request, container: ContainerDep, principal: Viewer) -> Response:
     async def handle() -> Response:
         call = chat_call(await _json(request))
-        stream = await container.fleet.open_chat(call.model, call.messages, call.options, extra=call.extra)
+        stream = await manuals.open_chat(container, principal, request, call.model, call.messages, call.options,
+                                         call.extra)
         reply = Completion(call.model)
         if call.stream:
             return SettledStreamingResponse(_chat_events(stream.chunks, reply, call.include_usage), stream.aclose,
@@ -71,7 +74,7 @@ async def chat_completions(request: Request, container: ContainerDep, principal:
         async for chunk in stream.chunks:
             parts.append(chunk.get("message", {}).get("content", ""))
             final = chunk
-        return JSONResponse(reply.chat_whole("".join(parts), final))
+        return JSONResponse({**reply.chat_whole("".join(parts), final), **manuals_fields(final)})
 
     return await _openai_errors(handle, principal)
 
@@ -86,7 +89,7 @@ async def _chat_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion,
             if calls := tool_calls(chunk):
                 yield _sse(reply.chat_chunk({"tool_calls": [{**c, "index": n} for n, c in enumerate(calls)]}))
             if chunk.get("done"):
-                yield _sse(reply.chat_chunk({}, finish_reason(chunk)))
+                yield _sse({**reply.chat_chunk({}, finish_reason(chunk)), **manuals_fields(chunk)})
                 if include_usage:
                     yield _sse({**reply.head("chat.completion.chunk"), "choices": [], "usage": usage(chunk)})
         yield _sse("[DONE]")

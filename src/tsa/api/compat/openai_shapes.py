@@ -108,6 +108,11 @@ def usage(final: dict[str, Any]) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+def manuals_fields(final: dict[str, Any]) -> dict[str, Any]:
+    """What the manuals model adds to its last chunk, for integrations (clients ignore it)."""
+    return {k: final[k] for k in ("tsa_sources", "tsa_grounding") if k in final}
+
+
 def tool_calls(chunk: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
              "function": {"name": c["function"]["name"], "arguments": json.dumps(c["function"].get("arguments", {}))}}

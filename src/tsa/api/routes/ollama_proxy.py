@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from tsa.access import Principal
 from tsa.api.auth import Viewer, ViewerOnly
+from tsa.api.compat import manuals
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented, visible_message
 from tsa.api.streaming import SettledStreamingResponse
@@ -103,7 +104,8 @@ async def chat(request: Request, container: ContainerDep, principal: Viewer) -> 
         if not isinstance(messages, list):
             raise InvalidRequest("messages must be a list")
         extra = {k: body[k] for k in _PASSED_THROUGH if k in body}
-        stream = await container.fleet.open_chat(body["model"], messages, body.get("options") or {}, extra=extra)
+        stream = await manuals.open_chat(container, principal, request, body["model"], messages,
+                                         body.get("options") or {}, extra)
         if body.get("stream", True):
             return SettledStreamingResponse(_ndjson(stream.chunks), stream.aclose,
                                             media_type="application/x-ndjson")
@@ -191,9 +193,11 @@ async def _collect(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
     return final
 
 
-@router.get("/api/tags", dependencies=[ViewerOnly], responses=_ERRORS)
-async def tags(container: ContainerDep) -> dict[str, Any]:
+@router.get("/api/tags", responses=_ERRORS)
+async def tags(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
+    """The fleet's models, then the manuals as models (those the caller may read)."""
     names = sorted({m for i in container.fleet.instances for m in (i.models_available or ())})
+    names += await manuals.manuals_models(container, principal)
     return {"models": [{"name": n, "model": n} for n in names]}
 
 
