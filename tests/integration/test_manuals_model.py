@@ -28,9 +28,12 @@ async def manuals(bench_settings, service_for):
 async def test_the_manuals_answer_through_ollamas_chat_with_sources(manuals):
     _, admin, _ = manuals
     client = ollama.AsyncClient(host=str(admin.base_url), headers={"Authorization": admin.headers["authorization"]})
-    assert {"tsa", "tsa/default", "tsa/secret"} <= {m.model for m in (await client.list()).models}
-    parts = [p async for p in await client.chat(model="tsa", stream=True, options={"num_predict": 8},
-                                                messages=[{"role": "user", "content": "What does alarm A-05 mean?"}])]
+    try:
+        assert {"tsa", "tsa/default", "tsa/secret"} <= {m.model for m in (await client.list()).models}
+        parts = [p async for p in await client.chat(model="tsa", stream=True, options={"num_predict": 8}, messages=[
+            {"role": "user", "content": "What does alarm A-05 mean?"}])]
+    finally:
+        await client.close()
     assert parts[-1].done and "Sources:" in "".join(p.message.content for p in parts)
     # The structured sources ride on the final message, in a field the official client ignores.
     whole = (await admin.post("/api/chat", json={"model": "tsa", "stream": False, "options": {"num_predict": 8},

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def client(bench_settings, service_for):
     async with service_for(bench_settings) as (_, api):
-        yield ollama.AsyncClient(host=str(api.base_url), headers={"Authorization": api.headers["authorization"]})
+        client = ollama.AsyncClient(host=str(api.base_url), headers={"Authorization": api.headers["authorization"]})
+        yield client
+        await client.close()
 
 
 async def test_generate_with_and_without_streaming(client):
