@@ -179,6 +179,8 @@ def engine(host: str = "127.0.0.1", port: int = 11434,
            bench_token_ms: Annotated[float, typer.Option(help="bench-chat time per token.")] = 5.0,
            fail_rate: Annotated[float, typer.Option(help="Testing: share of model calls answered 500.")] = 0.0,
            inject_latency_ms: Annotated[float, typer.Option(help="Testing: delay added to model calls.")] = 0.0,
+           ignore_num_predict: Annotated[bool, typer.Option(
+               help="Testing: generate past the caller's num_predict / max_tokens.")] = False,
            log_level: str = "warning") -> None:
     """Run the local model server, which speaks the Ollama HTTP API."""
     import uvicorn
@@ -194,7 +196,7 @@ def engine(host: str = "127.0.0.1", port: int = 11434,
     except ValueError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    faults = Faults(fail_rate=fail_rate, extra_latency_s=inject_latency_ms / 1000)
+    faults = Faults(fail_rate=fail_rate, extra_latency_s=inject_latency_ms / 1000, ignore_num_predict=ignore_num_predict)
     uvicorn.run(create_engine_app(ModelManager(catalog), faults), host=host, port=port, log_level=log_level)
 
 

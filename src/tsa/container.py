@@ -105,6 +105,7 @@ def build_fleet(settings: Settings, endpoints: Endpoints) -> Fleet:
         max_attempts=settings.max_attempts, retry_budget_ratio=settings.retry_budget_ratio,
         queue_max_waiting=settings.queue_max_waiting, queue_timeout_s=settings.queue_timeout_s,
         bulk_queue_timeout_s=settings.bulk_queue_timeout_s, stream_stall_timeout_s=settings.stream_stall_timeout_s,
+        stream_deadline_s=settings.stream_deadline_s,
         health_interval_s=settings.health_interval_s, hedge_embeddings=settings.hedge_embeddings,
         hedge_budget_ratio=settings.hedge_budget_ratio,
         ejection=EjectionPolicy(consecutive_failures=settings.eject_consecutive_failures,

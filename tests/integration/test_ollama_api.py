@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
+import httpx
 import ollama
 import pytest
 
@@ -40,3 +44,45 @@ async def test_unknown_models_are_404_in_ollamas_shape(client):
         with pytest.raises(ollama.ResponseError) as caught:
             await call()
         assert caught.value.status_code == 404 and "nope" in caught.value.error
+
+
+async def test_the_callers_token_limit_holds_even_when_an_instance_ignores_it(settings, engines, service_for):
+    careless = (await engines(1, "--bench-token-ms", "1", "--ignore-num-predict"))[0]
+    async with httpx.AsyncClient(base_url=careless.url, timeout=30) as direct:  # it really runs on
+        said = (await direct.post("/api/generate", json={"model": "bench-chat", "prompt": "Count.", "stream": False,
+                                                         "options": {"num_predict": 3}})).json()
+    assert said["eval_count"] > 3
+    settings.ollama_instances = [careless.url]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    async with service_for(settings) as (_, api):
+        async with api.stream("POST", "/api/generate", json={
+                "model": "bench-chat", "prompt": "Count.", "options": {"num_predict": 3}}) as streamed:
+            chunks = [json.loads(line) async for line in streamed.aiter_lines() if line]
+        assert [c["done"] for c in chunks] == [False, False, False, True]
+        assert chunks[-1]["done_reason"] == "length" and chunks[-1]["eval_count"] == 3
+        whole = (await api.post("/v1/chat/completions", json={
+            "model": "bench-chat", "max_tokens": 2, "messages": [{"role": "user", "content": "Count."}]})).json()
+        assert whole["choices"][0]["finish_reason"] == "length"
+        assert len(whole["choices"][0]["message"]["content"].split()) == 2
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/chat", {"model": "bench-chat", "stream": False, "options": {"num_predict": 500},
+                   "messages": [{"role": "user", "content": "Count."}]}),
+    ("/v1/chat/completions", {"model": "bench-chat", "max_tokens": 500,
+                              "messages": [{"role": "user", "content": "Count."}]}),
+])
+async def test_a_whole_answer_whose_client_left_is_cancelled_upstream(settings, engines, service_for, path, body):
+    slow = (await engines(1, "--bench-token-ms", "50"))[0]
+    settings.ollama_instances = [slow.url]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    async with service_for(settings) as (container, api):
+        with pytest.raises(httpx.ReadTimeout):  # 500 tokens take 25 s; the caller gives up after 1
+            await api.post(path, json=body, timeout=httpx.Timeout(30, read=1.0))
+        for _ in range(100):
+            counters = await slow.counters()
+            if counters.get("generations_interrupted"):
+                break
+            await asyncio.sleep(0.1)
+        assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+        assert container.fleet.instances[0].in_flight == 0

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi.responses import StreamingResponse
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
+
+T = TypeVar("T")
 
 
 class SettledStreamingResponse(StreamingResponse):
@@ -23,3 +28,26 @@ class SettledStreamingResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             await self.settle()
+
+
+CLIENT_GONE_STATUS = 499  # nginx's "client closed request": nobody reads it, the logs do
+
+
+async def while_connected(request: Request, work: Awaitable[T], settle: Callable[[], Awaitable[None]],
+                          poll_s: float = 0.25) -> T | Response:
+    """``work`` (a whole, non-streamed answer being collected) unless the client leaves first: then it
+    is cancelled, ``settle`` closes the generation upstream, and a 499 stands in for the answer."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=poll_s)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                return Response(status_code=CLIENT_GONE_STATUS)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await settle()

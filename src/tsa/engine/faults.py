@@ -17,11 +17,12 @@ MODEL_PATHS = ("/api/embed", "/api/embeddings", "/api/chat", "/api/generate", "/
 class Faults:
     fail_rate: float = 0.0
     extra_latency_s: float = 0.0
+    ignore_num_predict: bool = False  # a server that generates past the caller's limit
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
     @property
     def active(self) -> bool:
-        return self.fail_rate > 0 or self.extra_latency_s > 0
+        return self.fail_rate > 0 or self.extra_latency_s > 0 or self.ignore_num_predict
 
 
 class FaultInjector:
@@ -43,4 +44,33 @@ class FaultInjector:
                         "headers": [(b"content-type", b"application/json")]})
             await send({"type": "http.response.body", "body": body})
             return
+        if self.faults.ignore_num_predict:
+            receive = await _without_limits(receive)
         await self.app(scope, receive, send)
+
+
+async def _without_limits(receive: Receive) -> Receive:
+    """The request body with ``options.num_predict`` and ``max_tokens`` taken out."""
+    raw = b""
+    while True:
+        message = await receive()
+        raw += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    try:
+        body = json.loads(raw)
+        (body.get("options") or {}).pop("num_predict", None)
+        body.pop("max_tokens", None)
+        raw = json.dumps(body).encode()
+    except (ValueError, AttributeError):
+        pass
+    sent = False
+
+    async def replay() -> dict:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replay

@@ -36,6 +36,7 @@ class FleetOptions:
     queue_timeout_s: float = 30.0
     bulk_queue_timeout_s: float = 600.0
     stream_stall_timeout_s: float = 60.0
+    stream_deadline_s: float = 900.0  # a whole generation, however steadily it streams
     health_interval_s: float = 10.0
     hedge_embeddings: bool = False
     hedge_budget_ratio: float = 0.1
@@ -73,7 +74,25 @@ class _ChatLease:
     model: str
     upstream: AsyncIterator[dict[str, Any]]
     started: float
+    limit: int | None = None  # tokens the caller asked for at most
     ended: bool = False
+
+
+def token_limit(options: dict[str, Any] | None) -> int | None:
+    """The caller's ``num_predict``, when it sets a positive one (Ollama: negative means no limit)."""
+    value = (options or {}).get("num_predict")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _text_of(chunk: dict[str, Any]) -> str:
+    return chunk.get("response") or (chunk.get("message") or {}).get("content") or ""
+
+
+def _cut_off(first: dict[str, Any], tokens: int) -> dict[str, Any]:
+    """The final chunk of a stream stopped at its token limit, shaped as the stream's own."""
+    shape = {"response": ""} if "response" in first else {"message": {"role": "assistant", "content": ""}}
+    return {"model": first.get("model"), "created_at": first.get("created_at"), **shape, "done": True,
+            "done_reason": "length", "eval_count": tokens}
 
 
 class _NoCandidate(Exception):
@@ -339,13 +358,15 @@ class Fleet:
                         priority: Priority = Priority.INTERACTIVE, extra: dict[str, Any] | None = None) -> ChatStream:
         """Start a chat stream; fails over to another instance only before the first byte."""
         return await self._open_stream(model, priority,
-                                       lambda instance: instance.client.chat_stream(model, messages, options, extra))
+                                       lambda instance: instance.client.chat_stream(model, messages, options, extra),
+                                       token_limit(options))
 
     async def open_generate(self, model: str, request: dict[str, Any],
                             priority: Priority = Priority.INTERACTIVE) -> ChatStream:
         """Ollama's ``/api/generate`` on the best instance, as a stream, like a chat (same slots,
         failover before the first byte, stall guard, cancellation)."""
-        return await self._open_stream(model, priority, lambda instance: instance.client.generate_stream(model, request))
+        return await self._open_stream(model, priority, lambda instance: instance.client.generate_stream(model, request),
+                                       token_limit(request.get("options")))
 
     async def show(self, model: str) -> dict[str, Any]:
         """``/api/show`` from an instance that has the model (the first that answers)."""
@@ -372,7 +393,8 @@ class Fleet:
         return [found[name] for name in sorted(found) if name]
 
     async def _open_stream(self, model: str, priority: Priority,
-                           start: Callable[[Instance], AsyncIterator[dict[str, Any]]]) -> ChatStream:
+                           start: Callable[[Instance], AsyncIterator[dict[str, Any]]],
+                           limit: int | None = None) -> ChatStream:
         async def attempt(instance: Instance) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
             chunks = start(instance)
             try:
@@ -386,30 +408,42 @@ class Fleet:
         # Ollama reports the load time only in the final chunk; until then a cold first
         # token is taken at face value, and the relay corrects the load estimate at the end.
         self._succeeded(instance, canonical_name(model), "chat", ttft)
-        lease = _ChatLease(instance, canonical_name(model), chunks, started)
+        lease = _ChatLease(instance, canonical_name(model), chunks, started, limit)
         return ChatStream(instance.name, self._relay(lease, first),
                           lambda: self._end_chat(lease, asyncio.CancelledError()))
 
     async def _relay(self, lease: _ChatLease, first: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """The rest of a stream, with a stall guard; the lease ends however the stream does."""
+        """The rest of a stream, with a stall guard, an overall deadline and the caller's token limit
+        enforced here (an instance that ignores ``num_predict`` is cut off); the lease ends however
+        the stream does."""
         instance = lease.instance
         ended_by: BaseException | None = None
+        deadline = lease.started + self.options.stream_deadline_s
+        tokens = 0
         try:
             chunk = first
             while True:
+                tokens += bool(_text_of(chunk))
                 yield chunk
                 if chunk.get("done"):
                     if (load_ns := chunk.get("load_duration", 0)) > 0:
                         instance.load_time.setdefault(lease.model, _new_ewma()).add(load_ns / 1e9, self._clock())
                     break
+                left_s = deadline - self._clock()
+                stall_s = self.options.stream_stall_timeout_s
                 try:
                     # asyncio.timeout, not wait_for: no inner task, so a cancellation reaches the
                     # stream itself and it can be closed right after.
-                    async with asyncio.timeout(self.options.stream_stall_timeout_s):
+                    async with asyncio.timeout(max(0.0, min(stall_s, left_s))):
                         chunk = await anext(lease.upstream)
                 except TimeoutError:
-                    raise BackendError(f"{instance.url} stalled: no token for "
-                                       f"{self.options.stream_stall_timeout_s:g} s") from None
+                    if left_s <= stall_s:
+                        raise BackendError(f"{instance.url} did not finish within the "
+                                           f"{self.options.stream_deadline_s:g} s deadline") from None
+                    raise BackendError(f"{instance.url} stalled: no token for {stall_s:g} s") from None
+                if lease.limit is not None and tokens >= lease.limit and not chunk.get("done") and _text_of(chunk):
+                    yield _cut_off(first, tokens)  # one token too many: the instance ignored the limit
+                    break
         except BaseException as exc:
             ended_by = exc
             raise

@@ -18,7 +18,7 @@ from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_input
                                           manuals_fields, options_of, tool_calls, usage)
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented, visible_message
-from tsa.api.streaming import SettledStreamingResponse
+from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError
 
 router = APIRouter(prefix="/v1")
@@ -70,11 +70,14 @@ async def chat_completions(request: Request, container: ContainerDep, principal:
         if call.stream:
             return SettledStreamingResponse(_chat_events(stream.chunks, reply, call.include_usage), stream.aclose,
                                             media_type="text/event-stream")
-        parts, final = [], {}
-        async for chunk in stream.chunks:
-            parts.append(chunk.get("message", {}).get("content", ""))
-            final = chunk
-        return JSONResponse({**reply.chat_whole("".join(parts), final), **manuals_fields(final)})
+        async def whole() -> Response:
+            parts, final = [], {}
+            async for chunk in stream.chunks:
+                parts.append(chunk.get("message", {}).get("content", ""))
+                final = chunk
+            return JSONResponse({**reply.chat_whole("".join(parts), final), **manuals_fields(final)})
+
+        return await while_connected(request, whole(), stream.aclose)
 
     return await _openai_errors(handle, principal)
 
@@ -114,12 +117,14 @@ async def completions(request: Request, container: ContainerDep, principal: View
         if body.get("stream"):
             return SettledStreamingResponse(_text_events(stream.chunks, reply), stream.aclose,
                                             media_type="text/event-stream")
-        parts, final = [], {}
-        async for chunk in stream.chunks:
-            parts.append(chunk.get("response", ""))
-            final = chunk
-        whole = reply.text_chunk("".join(parts), finish_reason(final))
-        return JSONResponse({**whole, "usage": usage(final)})
+        async def whole() -> Response:
+            parts, final = [], {}
+            async for chunk in stream.chunks:
+                parts.append(chunk.get("response", ""))
+                final = chunk
+            return JSONResponse({**reply.text_chunk("".join(parts), finish_reason(final)), "usage": usage(final)})
+
+        return await while_connected(request, whole(), stream.aclose)
 
     return await _openai_errors(handle, principal)
 

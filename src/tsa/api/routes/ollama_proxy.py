@@ -19,7 +19,7 @@ from tsa.api.auth import Viewer, ViewerOnly
 from tsa.api.compat import manuals
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented, visible_message
-from tsa.api.streaming import SettledStreamingResponse
+from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError
 
 router = APIRouter()
@@ -109,7 +109,8 @@ async def chat(request: Request, container: ContainerDep, principal: Viewer) -> 
         if body.get("stream", True):
             return SettledStreamingResponse(_ndjson(stream.chunks), stream.aclose,
                                             media_type="application/x-ndjson")
-        return JSONResponse(await _collect(stream.chunks))
+        whole = await while_connected(request, _collect(stream.chunks), stream.aclose)
+        return whole if isinstance(whole, Response) else JSONResponse(whole)
 
     return await _ollama_errors(handle, principal)
 
@@ -136,7 +137,8 @@ async def generate(request: Request, container: ContainerDep, principal: Viewer)
         if body.get("stream", True):
             return SettledStreamingResponse(_ndjson(stream.chunks), stream.aclose,
                                             media_type="application/x-ndjson")
-        return JSONResponse(await _collect_generate(stream.chunks))
+        whole = await while_connected(request, _collect_generate(stream.chunks), stream.aclose)
+        return whole if isinstance(whole, Response) else JSONResponse(whole)
 
     return await _ollama_errors(handle, principal)
 
