@@ -112,6 +112,18 @@ INGEST_STALLED_RECOVERED = Counter(
 
 # The fleet. ``llm_instance`` is the instance's name (host:port), bounded by the fleet's size. Not
 # ``instance``: Prometheus gives that label to the scraped API replica.
+# The drop-in APIs (Ollama's and OpenAI's surfaces), per API, endpoint and model.
+GATEWAY_REQUESTS = Counter(
+    "tsa_gateway_requests_total",
+    "Drop-in API calls by api (ollama, openai), endpoint, model and outcome (ok, error, cancelled).",
+    ["api", "endpoint", "model", "outcome"])
+GATEWAY_DURATION = Histogram(
+    "tsa_gateway_request_duration_seconds", "Drop-in API calls, to the last byte of the answer.",
+    ["api", "endpoint"], buckets=LATENCY_BUCKETS_S)
+GATEWAY_TOKENS = Counter(
+    "tsa_gateway_tokens_total", "Tokens through the drop-in APIs, by api, model and direction (in, out).",
+    ["api", "model", "direction"])
+
 FLEET_IN_FLIGHT = Gauge("tsa_fleet_in_flight_requests", "Calls in flight per LLM instance.", ["llm_instance"])
 FLEET_KINDS = ("embed", "chat")
 FLEET_OUTCOMES = ("success", "error", "timeout", "unavailable", "busy", "model_missing", "client_error", "cancelled")

@@ -113,6 +113,12 @@ async def _drive_traffic(api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/audit", headers=headers)).status_code == 403
     assert (await api.post("/api/rag-chat", json={"query": "x", "model": "nope:1b"})).status_code == 404
     assert (await api.post("/api/rag-chat", json={"query": ""})).status_code == 422
+    # The drop-in APIs: Ollama's and OpenAI's, and the manuals as a model.
+    chat = {"messages": [{"role": "user", "content": "What is the torque?"}], "stream": False}
+    assert (await api.post("/api/chat", json={**chat, "model": "bench-chat", "options": {"num_predict": 4}})).is_success
+    assert (await api.post("/api/chat", json={**chat, "model": "tsa", "options": {"num_predict": 4}})).is_success
+    assert (await api.post("/v1/chat/completions", json={**chat, "model": "bench-chat", "max_tokens": 4})).is_success
+    assert (await api.post("/v1/embeddings", json={"model": "bench-embed", "input": "seal"})).is_success
 
 
 async def _wait_for_scrapes(prometheus: httpx.AsyncClient, count: int) -> None:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from tsa.access import Principal
 from tsa.api.auth import Viewer
 from tsa.api.compat import manuals
+from tsa.api.compat.observe import Observed
 from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_inputs, encoded, error_body, finish_reason,
                                           manuals_fields, options_of, tool_calls, usage)
 from tsa.api.deps import ContainerDep
@@ -40,10 +41,12 @@ async def _json(request: Request) -> Any:
         raise InvalidRequest("the request body is not valid JSON") from None
 
 
-async def _openai_errors(handler: Callable[[], Awaitable[Response]], principal: Principal) -> Response:
+async def _openai_errors(handler: Callable[[], Awaitable[Response]], principal: Principal, observed: Observed
+                         ) -> Response:
     try:
         return await handler()
     except TSAError as exc:
+        observed.end("error", error=exc)
         retry_after = getattr(exc, "retry_after_s", None)
         return JSONResponse(error_body(visible_message(exc, principal), exc.status), status_code=exc.status,
                             headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
@@ -62,8 +65,11 @@ async def models(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
 
 @router.post("/chat/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
 async def chat_completions(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    observed = Observed("openai", "chat_completions", "unknown")
+
     async def handle() -> Response:
         call = chat_call(await _json(request))
+        observed.model = call.model
         stream = await manuals.open_chat(container, principal, request, call.model, call.messages, call.options,
                                          call.extra)
         reply = Completion(call.model)
@@ -79,7 +85,7 @@ async def chat_completions(request: Request, container: ContainerDep, principal:
 
         return await while_connected(request, whole(), stream.aclose)
 
-    return await _openai_errors(handle, principal)
+    return await _openai_errors(handle, principal, observed)
 
 
 async def _chat_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion, include_usage: bool
@@ -104,10 +110,13 @@ async def _chat_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion,
 
 @router.post("/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
 async def completions(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    observed = Observed("openai", "completions", "unknown")
+
     async def handle() -> Response:
         body = await _json(request)
         if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
             raise InvalidRequest("a model is required")
+        observed.model = body["model"]
         prompt = body.get("prompt", "")
         if not isinstance(prompt, str):
             raise InvalidRequest("prompt must be a string")
@@ -126,7 +135,7 @@ async def completions(request: Request, container: ContainerDep, principal: View
 
         return await while_connected(request, whole(), stream.aclose)
 
-    return await _openai_errors(handle, principal)
+    return await _openai_errors(handle, principal, observed)
 
 
 async def _text_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion) -> AsyncIterator[bytes]:
@@ -145,12 +154,16 @@ async def _text_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion)
 
 @router.post("/embeddings", responses=_ERRORS, openapi_extra=_ANY_BODY)
 async def embeddings(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    observed = Observed("openai", "embeddings", "unknown")
+
     async def handle() -> Response:
         model, texts, encoding = embedding_inputs(await _json(request))
+        observed.model = model
         result = await container.fleet.embed(model, texts)
         tokens = sum(len(t.split()) for t in texts)  # the fleet does not report counts; words stand in
+        observed.end("ok", tokens_in=tokens)
         return JSONResponse({"object": "list", "model": model, "data": [
             {"object": "embedding", "index": n, "embedding": encoded(v, encoding)}
             for n, v in enumerate(result.embeddings)], "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
-    return await _openai_errors(handle, principal)
+    return await _openai_errors(handle, principal, observed)

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from tsa.access import Principal
 from tsa.api.auth import Viewer, ViewerOnly
 from tsa.api.compat import manuals
+from tsa.api.compat.observe import Observed
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented, visible_message
 from tsa.api.streaming import SettledStreamingResponse, while_connected
@@ -58,11 +59,13 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-async def _ollama_errors(handler: Callable[[], Awaitable[Response]], principal: Principal) -> Response:
+async def _ollama_errors(handler: Callable[[], Awaitable[Response]], principal: Principal, observed: Observed
+                         ) -> Response:
     """Ollama clients expect ``{"error": "message"}``; keep the status and Retry-After."""
     try:
         return await handler()
     except TSAError as exc:
+        observed.end("error", error=exc)
         retry_after = getattr(exc, "retry_after_s", None)
         return JSONResponse({"error": visible_message(exc, principal)}, status_code=exc.status,
                             headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
@@ -70,26 +73,34 @@ async def _ollama_errors(handler: Callable[[], Awaitable[Response]], principal: 
 
 @router.post("/api/embed", responses=_ERRORS, openapi_extra=_EMBED_BODY)
 async def embed(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    observed = Observed("ollama", "embed", "unknown")
+
     async def handle() -> Response:
         body = await _body(request)
+        observed.model = body["model"]
         texts = body.get("input", "")
         texts = [texts] if isinstance(texts, str) else texts
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise InvalidRequest("input must be a string or a list of strings")
         result = await container.fleet.embed(body["model"], texts)
+        observed.end("ok")
         return JSONResponse({"model": body["model"], "embeddings": result.embeddings})
 
-    return await _ollama_errors(handle, principal)
+    return await _ollama_errors(handle, principal, observed)
 
 
 @router.post("/api/embeddings", responses=_ERRORS, openapi_extra=_EMBEDDINGS_BODY)
 async def embeddings(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    observed = Observed("ollama", "embeddings", "unknown")
+
     async def handle() -> Response:
         body = await _body(request)
+        observed.model = body["model"]
         result = await container.fleet.embed(body["model"], [str(body.get("prompt", ""))])
+        observed.end("ok")
         return JSONResponse({"embedding": result.embeddings[0]})
 
-    return await _ollama_errors(handle, principal)
+    return await _ollama_errors(handle, principal, observed)
 
 
 @router.post("/api/chat", responses={
@@ -98,21 +109,24 @@ async def embeddings(request: Request, container: ContainerDep, principal: Viewe
                       "application/json": {"schema": {"type": "object"}}}}, **_ERRORS},
     openapi_extra=_CHAT_BODY)
 async def chat(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    observed = Observed("ollama", "chat", "unknown")
+
     async def handle() -> Response:
         body = await _body(request)
+        observed.model = body["model"]
         messages = body.get("messages", [])
         if not isinstance(messages, list):
             raise InvalidRequest("messages must be a list")
         extra = {k: body[k] for k in _PASSED_THROUGH if k in body}
         stream = await manuals.open_chat(container, principal, request, body["model"], messages,
                                          body.get("options") or {}, extra)
+        chunks = observed.chunks(stream.chunks)
         if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(stream.chunks), stream.aclose,
-                                            media_type="application/x-ndjson")
-        whole = await while_connected(request, _collect(stream.chunks), stream.aclose)
+            return SettledStreamingResponse(_ndjson(chunks), stream.aclose, media_type="application/x-ndjson")
+        whole = await while_connected(request, _collect(chunks), stream.aclose)
         return whole if isinstance(whole, Response) else JSONResponse(whole)
 
-    return await _ollama_errors(handle, principal)
+    return await _ollama_errors(handle, principal, observed)
 
 
 _GENERATE_BODY = _body_schema(["model"], {"model": _MODEL, "prompt": {"type": "string"}, "system": {"type": "string"},
@@ -128,24 +142,29 @@ _GENERATE_BODY = _body_schema(["model"], {"model": _MODEL, "prompt": {"type": "s
 async def generate(request: Request, container: ContainerDep, principal: Viewer) -> Response:
     """Ollama's ``/api/generate`` on the best instance: every field the client sent (``prompt``,
     ``system``, ``raw``, ``format``, ``images``, ``options``, ``keep_alive``, …) goes through."""
+    observed = Observed("ollama", "generate", "unknown")
+
     async def handle() -> Response:
         body = await _body(request)
+        observed.model = body["model"]
         if not isinstance(body.get("prompt", ""), str):
             raise InvalidRequest("prompt must be a string")
         fields = {k: v for k, v in body.items() if k not in ("model", "stream")}
         stream = await container.fleet.open_generate(body["model"], fields)
+        chunks = observed.chunks(stream.chunks)
         if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(stream.chunks), stream.aclose,
-                                            media_type="application/x-ndjson")
-        whole = await while_connected(request, _collect_generate(stream.chunks), stream.aclose)
+            return SettledStreamingResponse(_ndjson(chunks), stream.aclose, media_type="application/x-ndjson")
+        whole = await while_connected(request, _collect_generate(chunks), stream.aclose)
         return whole if isinstance(whole, Response) else JSONResponse(whole)
 
-    return await _ollama_errors(handle, principal)
+    return await _ollama_errors(handle, principal, observed)
 
 
 @router.post("/api/show", responses=_ERRORS, openapi_extra=_body_schema(["model"], {"model": _MODEL}))
 async def show(request: Request, container: ContainerDep, principal: Viewer) -> Response:
     """What an instance that has the model says of it (older clients send ``name``)."""
+    observed = Observed("ollama", "show", "unknown")
+
     async def handle() -> Response:
         try:
             body = json.loads(await request.body())
@@ -154,9 +173,12 @@ async def show(request: Request, container: ContainerDep, principal: Viewer) -> 
         model = body.get("model") or body.get("name") if isinstance(body, dict) else None
         if not isinstance(model, str) or not model:
             raise InvalidRequest("a model is required")
-        return JSONResponse(await container.fleet.show(model))
+        observed.model = model
+        shown = await container.fleet.show(model)
+        observed.end("ok")
+        return JSONResponse(shown)
 
-    return await _ollama_errors(handle, principal)
+    return await _ollama_errors(handle, principal, observed)
 
 
 @router.get("/api/ps", dependencies=[ViewerOnly], responses=_ERRORS)
