@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse, Response
 from tsa.access import Principal
 from tsa.api.auth import Viewer
 from tsa.api.compat import manuals
+from tsa.api.compat.errors import in_own_shape
 from tsa.api.compat.observe import Observed
 from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_inputs, encoded, error_body, finish_reason,
                                           manuals_fields, options_of, tool_calls, usage)
 from tsa.api.deps import ContainerDep
-from tsa.api.errors import documented, visible_message
+from tsa.api.errors import documented
 from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError
 
@@ -43,13 +44,7 @@ async def _json(request: Request) -> Any:
 
 async def _openai_errors(handler: Callable[[], Awaitable[Response]], principal: Principal, observed: Observed
                          ) -> Response:
-    try:
-        return await handler()
-    except TSAError as exc:
-        observed.end("error", error=exc)
-        retry_after = getattr(exc, "retry_after_s", None)
-        return JSONResponse(error_body(visible_message(exc, principal), exc.status), status_code=exc.status,
-                            headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
+    return await in_own_shape(handler, principal, observed, error_body)
 
 
 def _sse(payload: dict[str, Any] | str) -> bytes:

@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse, Response
 from tsa.access import Principal
 from tsa.api.auth import Viewer, ViewerOnly
 from tsa.api.compat import manuals
+from tsa.api.compat.errors import in_own_shape
 from tsa.api.compat.observe import Observed
 from tsa.api.deps import ContainerDep
-from tsa.api.errors import documented, visible_message
+from tsa.api.errors import documented
 from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError
 
@@ -61,14 +62,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 async def _ollama_errors(handler: Callable[[], Awaitable[Response]], principal: Principal, observed: Observed
                          ) -> Response:
-    """Ollama clients expect ``{"error": "message"}``; keep the status and Retry-After."""
-    try:
-        return await handler()
-    except TSAError as exc:
-        observed.end("error", error=exc)
-        retry_after = getattr(exc, "retry_after_s", None)
-        return JSONResponse({"error": visible_message(exc, principal)}, status_code=exc.status,
-                            headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
+    return await in_own_shape(handler, principal, observed, lambda message, _: {"error": message})
 
 
 @router.post("/api/embed", responses=_ERRORS, openapi_extra=_EMBED_BODY)
