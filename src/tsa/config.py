@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     stream_stall_timeout_s: float = Field(default=60.0, gt=0)
     # A whole generation, from the call to its last token: it then ends with a clear error and frees its slot.
     stream_deadline_s: float = Field(default=900.0, gt=0)
+    # A client that reads nothing of its response for this long is let go (its generation cancelled).
+    write_timeout_s: float = Field(default=30.0, gt=0)
     eject_consecutive_failures: int = Field(default=3, ge=1)
     eject_base_s: float = Field(default=1.0, gt=0)
     # Capped at one health interval by default, so a restarted instance is back within two.

@@ -112,6 +112,9 @@ INGEST_STALLED_RECOVERED = Counter(
 
 # The fleet. ``llm_instance`` is the instance's name (host:port), bounded by the fleet's size. Not
 # ``instance``: Prometheus gives that label to the scraped API replica.
+SLOW_CLIENTS_DROPPED = Counter(
+    "tsa_http_slow_clients_dropped_total", "Responses ended because the client stopped reading (write timeout).")
+
 # The drop-in APIs (Ollama's and OpenAI's surfaces), per API, endpoint and model.
 GATEWAY_REQUESTS = Counter(
     "tsa_gateway_requests_total",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import httpx
 import ollama
@@ -86,3 +87,30 @@ async def test_a_whole_answer_whose_client_left_is_cancelled_upstream(settings, 
             await asyncio.sleep(0.1)
         assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
         assert container.fleet.instances[0].in_flight == 0
+
+
+async def test_a_client_that_stops_reading_is_let_go_and_its_generation_cancelled(settings, engines, service_for):
+    fast = (await engines(1, "--bench-token-ms", "0.1"))[0]
+    settings.ollama_instances = [fast.url]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    settings.write_timeout_s = 1.0
+    async with service_for(settings) as (container, api):
+        body = json.dumps({"model": "bench-chat", "prompt": "Count.", "options": {"num_predict": 300_000}})
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once: the client reads nothing
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (api.base_url.host, api.base_url.port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        writer.write(f"POST /api/generate HTTP/1.1\r\nHost: x\r\nAuthorization: {api.headers['authorization']}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode())
+        await writer.drain()
+        try:
+            for _ in range(300):
+                counters = await fast.counters()
+                if counters.get("generations_interrupted"):
+                    break
+                await asyncio.sleep(0.1)
+            assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+            assert container.fleet.instances[0].in_flight == 0
+        finally:
+            writer.close()

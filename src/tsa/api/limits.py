@@ -1,4 +1,5 @@
-"""Request bodies cut off at their limit as they arrive, chunked or not.
+"""Limits on what one client may hold: request bodies cut off at their limit as they arrive, chunked
+or not, and responses to a client that stops reading ended after a write timeout.
 
 A ``Content-Length`` over the limit is refused before reading (in the route); a chunked body
 has none, so this counts bytes as the application receives them and stops at the limit instead
@@ -7,10 +8,13 @@ of spooling the whole body to disk first.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tsa import metrics
 
 # FastAPI re-raises an HTTPException met while parsing a body (any other error becomes a 400).
 Limit = Callable[[Scope], int | None]
@@ -38,3 +42,35 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, counted, send)
+
+
+class WriteTimeoutMiddleware:
+    """A client that stops reading is let go: a response write that cannot finish within
+    ``timeout_s`` (the socket's buffers full, the client not draining them) ends the response, and
+    with it the generation upstream and its instance slot."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def timed(message: Message) -> None:
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    await send(message)
+            except TimeoutError:
+                metrics.SLOW_CLIENTS_DROPPED.inc()
+                raise ClientTooSlow(f"the client read nothing for {self.timeout_s:g} s") from None
+
+        try:
+            await self.app(scope, receive, timed)
+        except ClientTooSlow:
+            pass  # the response is cut short; the server closes the connection
+
+
+class ClientTooSlow(Exception):
+    """Raised into the response being written; the server closes the connection."""
