@@ -94,6 +94,8 @@ EXAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
                                                            "options": {"num_predict": 1}}}),
     ("POST", "/api/show"): ("/api/show", {"json": {"model": "bench-chat"}}),
     ("GET", "/api/ps"): ("/api/ps", {}),
+    ("POST", "/api/pull"): ("/api/pull", {"json": {"model": "bench-embed", "stream": False}}),
+    ("DELETE", "/api/delete"): ("/api/delete", {"json": {"model": "nope:1b"}}),  # 404 when allowed
     ("GET", "/v1/models"): ("/v1/models", {}),
     ("POST", "/v1/chat/completions"): ("/v1/chat/completions", {"json": {
         "model": "bench-chat", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}}),

@@ -10,6 +10,8 @@ import httpx
 import ollama
 import pytest
 
+from tests.integration.conftest import client_as, new_user
+
 pytestmark = pytest.mark.integration
 
 
@@ -114,3 +116,30 @@ async def test_a_client_that_stops_reading_is_let_go_and_its_generation_cancelle
             assert container.fleet.instances[0].in_flight == 0
         finally:
             writer.close()
+
+
+async def test_an_admin_pulls_onto_every_instance_and_deletes_from_one(settings, engines, service_for):
+    pair = await engines(2, "--bench-token-ms", "1")
+    settings.ollama_instances = [e.url for e in pair]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    names = [e.url.removeprefix("http://") for e in pair]
+    async with service_for(settings) as (container, api):
+        async with api.stream("POST", "/api/pull", json={"model": "bench-chat"}) as streamed:
+            lines = [json.loads(line) async for line in streamed.aiter_lines() if line]
+        assert {line["instance"] for line in lines if line["status"] == "success"} == set(names)
+        failed = await api.post("/api/pull", json={"model": "nope:1b", "stream": False})
+        assert failed.status_code == 404 and "nope:1b" in failed.json()["error"]
+
+        deleted = await api.request("DELETE", "/api/delete", json={"model": "bench-chat", "instances": [names[0]]})
+        assert deleted.json()["instances"] == {names[0]: "deleted"}
+        assert "bench-chat:latest" not in container.fleet.get(names[0]).models_available
+        chats = [await api.post("/api/chat", json={"model": "bench-chat", "stream": False, "options": {"num_predict": 1},
+                                                   "messages": [{"role": "user", "content": "hi"}]}) for _ in range(4)]
+        assert all(c.status_code == 200 for c in chats)
+        assert (await pair[0].counters()).get("generations_started", 0) == 0  # only the other has it now
+        again = await api.request("DELETE", "/api/delete", json={"model": "bench-chat", "instances": [names[0]]})
+        assert again.status_code == 404 and "error" in again.json()
+
+        viewer = await new_user(container, "viewer")
+        async with client_as(api, viewer["headers"]) as http:
+            assert (await http.post("/api/pull", json={"model": "bench-chat"})).status_code == 403

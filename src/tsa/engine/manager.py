@@ -77,6 +77,14 @@ class ModelManager:
             self._loaded[spec.name] = model
             return model, model.load_duration_ns
 
+    def forget(self, name: str) -> None:
+        """Take the model out of the catalog (``/api/delete``); a call using it finishes first."""
+        spec = self.spec(name)
+        self.catalog.pop(spec.name)
+        model = self._loaded.get(spec.name)
+        if model is not None and model.in_use == 0:
+            del self._loaded[spec.name]
+
     def unload_expired(self) -> list[str]:
         now = self._clock()
         gone = [name for name, model in self._loaded.items() if is_expired(model, now)]

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from tsa import __version__
@@ -171,6 +171,20 @@ def create_engine_app(manager: ModelManager, faults: Faults | None = None) -> Fa
     async def engine_stats() -> dict[str, Any]:
         """Not part of Ollama's API: counts that let tests see cancellations and routing."""
         return {"counters": dict(counters)}
+
+    @app.post("/api/pull")
+    async def pull(body: ShowRequest) -> Response:
+        """The engine's models ship in wheels: pulling one it has is done at once; others it cannot fetch."""
+        spec = manager.spec(body.model or body.name or "")
+        steps = [{"status": "pulling manifest"}, {"status": f"using {spec.name} from the installed package"},
+                 {"status": "success"}]
+        return Response("".join(json.dumps(step) + "\n" for step in steps), media_type="application/x-ndjson")
+
+    @app.delete("/api/delete")
+    async def delete(body: ShowRequest) -> Response:
+        """Forgets the model for as long as this engine runs (the package stays installed)."""
+        manager.forget(body.model or body.name or "")
+        return Response(status_code=200)
 
     @app.post("/api/embed")
     async def embed(body: EmbedRequest) -> dict[str, Any]:

@@ -94,6 +94,27 @@ class OllamaClient(HttpBackend):
             raise BackendError(f"{self.base_url} returned a malformed /api/embed body")
         return Embeddings(embeddings, body.get("load_duration", 0) / 1e9)
 
+    async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
+        """``/api/pull``'s progress lines; the last says ``success`` (or raises)."""
+        try:
+            async with self._stream_lines("/api/pull", {"model": model, "stream": True}, model) as lines:
+                async for line in lines:
+                    if not line.strip():
+                        continue
+                    step = json.loads(line)
+                    if "error" in step:
+                        raise BackendError(f"{self.base_url}: {step['error']}")
+                    yield step
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from exc
+
+    async def delete(self, model: str) -> None:
+        try:
+            response = await self._http.request("DELETE", "/api/delete", json={"model": model})
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from exc
+        raise_for_status(response, model)
+
     async def show(self, model: str) -> dict[str, Any]:
         return await self._post_json("/api/show", {"model": model}, model)
 

@@ -80,7 +80,7 @@ class _ChatLease:
 
 def token_limit(options: dict[str, Any] | None) -> int | None:
     """The caller's ``num_predict``, when it sets a positive one (Ollama: negative means no limit)."""
-    value = (options or {}).get("num_predict")
+    value = options.get("num_predict") if isinstance(options, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
@@ -379,6 +379,62 @@ class Fleet:
             except (BackendError, BackendUnavailable):
                 continue
         raise UnknownModel(f"model {model!r} not found")
+
+    def _targets(self, names: Sequence[str] | None) -> list[Instance]:
+        return [self.get(name) for name in names] if names else list(self.instances)
+
+    def pull(self, model: str, names: Sequence[str] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Pull a model onto the named instances (all when none are named), at once: their progress
+        lines as they come, each with its ``instance``, and one last line per instance (``success``,
+        or ``error`` with why). The fleet learns what each instance now has before the stream ends.
+        An unknown instance name fails here, before anything starts."""
+        return self._pull_lines(model, self._targets(names))
+
+    async def _pull_lines(self, model: str, targets: list[Instance]) -> AsyncIterator[dict[str, Any]]:
+        lines: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        async def one(instance: Instance) -> None:
+            try:
+                async for step in instance.client.pull(model):
+                    await lines.put({**step, "instance": instance.name})
+            except UnknownModel as exc:
+                await lines.put({"instance": instance.name, "status": "error", "error": exc.message,
+                                 "not_found": True})
+            except (BackendError, BackendUnavailable) as exc:
+                await lines.put({"instance": instance.name, "status": "error", "error": exc.message})
+            finally:
+                await lines.put(None)
+
+        tasks = [asyncio.create_task(one(instance)) for instance in targets]
+        try:
+            remaining = len(tasks)
+            while remaining:
+                line = await lines.get()
+                if line is None:
+                    remaining -= 1
+                else:
+                    yield line
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._prober.probe_all()
+
+    async def delete(self, model: str, names: Sequence[str] | None = None) -> dict[str, str]:
+        """Delete a model from the named instances (all when none are named): what each said."""
+        async def one(instance: Instance) -> str:
+            try:
+                await instance.client.delete(model)
+                return "deleted"
+            except UnknownModel:
+                return "not found"
+            except (BackendError, BackendUnavailable) as exc:
+                return f"error: {exc.message}"
+
+        targets = self._targets(names)
+        said = await asyncio.gather(*(one(instance) for instance in targets))
+        await self._prober.probe_all()
+        return {instance.name: outcome for instance, outcome in zip(targets, said, strict=True)}
 
     async def loaded(self) -> list[dict[str, Any]]:
         """The models loaded on the routable instances now (``/api/ps`` of each, one entry per model)."""

@@ -35,6 +35,13 @@ class OpenAIClient(HttpBackend):
             raise BackendError(f"{self.base_url} returned a malformed /v1/embeddings body")
         return Embeddings([d["embedding"] for d in data], 0.0)
 
+    async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
+        raise BackendError("an OpenAI-compatible server cannot pull models through this API")
+        yield {}  # pragma: no cover - makes this an async generator
+
+    async def delete(self, model: str) -> None:
+        raise BackendError("an OpenAI-compatible server cannot delete models through this API")
+
     async def show(self, model: str) -> dict[str, Any]:
         """What an OpenAI-compatible server says of a model, in ``/api/show``'s shape."""
         body = await self._get_json(f"/v1/models/{model}")

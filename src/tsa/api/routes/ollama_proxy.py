@@ -7,22 +7,23 @@ the best instance of the fleet (``ps`` and ``tags`` answer for all of it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from tsa.access import Principal
-from tsa.api.auth import Viewer, ViewerOnly
+from tsa.api.auth import Admin, Viewer, ViewerOnly
 from tsa.api.compat import manuals
 from tsa.api.compat.errors import in_own_shape
 from tsa.api.compat.observe import Observed
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented
 from tsa.api.streaming import SettledStreamingResponse, while_connected
-from tsa.errors import InvalidRequest, TSAError
+from tsa.errors import InvalidRequest, TSAError, UnknownModel
 
 router = APIRouter()
 _OLLAMA_ERROR = {"content": {"application/json": {"schema": {
@@ -57,6 +58,10 @@ async def _body(request: Request) -> dict[str, Any]:
         raise InvalidRequest("the request body is not valid JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
         raise InvalidRequest("a model is required")
+    if not isinstance(body.get("options") or {}, dict):
+        raise InvalidRequest("options must be an object")
+    if not isinstance(body.get("stream", True), bool):
+        raise InvalidRequest("stream must be true or false")
     return body
 
 
@@ -171,6 +176,92 @@ async def show(request: Request, container: ContainerDep, principal: Viewer) -> 
         shown = await container.fleet.show(model)
         observed.end("ok")
         return JSONResponse(shown)
+
+    return await _ollama_errors(handle, principal, observed)
+
+
+def _model_and_instances(body: Any) -> tuple[str, list[str] | None]:
+    model = (body.get("model") or body.get("name")) if isinstance(body, dict) else None
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("a model is required")
+    names = body.get("instances")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise InvalidRequest("instances must be a list of instance names")
+    return model, names or None
+
+
+_PULL_BODY = _body_schema(["model"], {"model": _MODEL, "instances": {"type": "array", "items": {"type": "string"}},
+                                      "stream": {"type": "boolean"}})
+
+
+@router.post("/api/pull", responses={
+    200: {"description": "NDJSON progress per instance (default) or one JSON object with `stream: false`",
+          "content": {"application/x-ndjson": {"schema": {"type": "string"}},
+                      "application/json": {"schema": {"type": "object"}}}}, **_ERRORS}, openapi_extra=_PULL_BODY)
+async def pull(request: Request, container: ContainerDep, principal: Admin) -> Response:
+    """Admin: pull a model onto every instance (or those named in ``instances``), streaming each
+    instance's progress (lines carry ``instance``); whole, ``{"status", "instances": {name: status}}``
+    with 502 when any failed."""
+    observed = Observed("ollama", "pull", "unknown")
+
+    async def handle() -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise InvalidRequest("the request body is not valid JSON") from None
+        model, names = _model_and_instances(body)
+        if not isinstance(body.get("stream", True), bool):
+            raise InvalidRequest("stream must be true or false")
+        observed.model = model
+        lines = container.fleet.pull(model, names)
+        await container.access.audit.record("fleet.pull", principal, target=model, instances=names)
+        if body.get("stream", True):
+            observed.end("ok")
+            return StreamingResponse(_ndjson_lines(lines), media_type="application/x-ndjson")
+        ends, missing = {}, set()
+        async for line in lines:
+            if line.get("status") in ("success", "error"):
+                ends[line["instance"]] = line.get("error") or "success"
+                if line.get("not_found"):
+                    missing.add(line["instance"])
+        failed = sorted(name for name, end in ends.items() if end != "success")
+        if failed and set(failed) == missing == set(ends):
+            raise UnknownModel(f"model {model!r} not found for any instance to pull")
+        observed.end("error" if failed else "ok")
+        if failed:
+            return JSONResponse({"error": f"pulling {model!r} failed on {', '.join(failed)}", "status": "error",
+                                 "instances": ends}, status_code=502)
+        return JSONResponse({"status": "success", "instances": ends})
+
+    return await _ollama_errors(handle, principal, observed)
+
+
+async def _ndjson_lines(lines: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    async with contextlib.aclosing(lines):  # type: ignore[type-var]
+        async for line in lines:
+            yield (json.dumps(line) + "\n").encode()
+
+
+@router.delete("/api/delete", responses=_ERRORS, openapi_extra=_body_schema(["model"], {
+    "model": _MODEL, "instances": {"type": "array", "items": {"type": "string"}}}))
+async def delete(request: Request, container: ContainerDep, principal: Admin) -> Response:
+    """Admin: delete a model from every instance (or those named): ``{"instances": {name: outcome}}``;
+    404 when no instance had it."""
+    observed = Observed("ollama", "delete", "unknown")
+
+    async def handle() -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise InvalidRequest("the request body is not valid JSON") from None
+        model, names = _model_and_instances(body)
+        observed.model = model
+        said = await container.fleet.delete(model, names)
+        await container.access.audit.record("fleet.delete_model", principal, target=model, instances=said)
+        if "deleted" not in said.values():
+            raise UnknownModel(f"model {model!r} not found on any instance")
+        observed.end("ok")
+        return JSONResponse({"instances": said})
 
     return await _ollama_errors(handle, principal, observed)
 
