@@ -51,11 +51,15 @@ _CHAT_BODY = _body_schema(["model"], {"model": _MODEL, "stream": {"type": "boole
 _PASSED_THROUGH = ("keep_alive", "format", "tools", "think")
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _json(request: Request) -> Any:
     try:
-        body = json.loads(await request.body())
+        return json.loads(await request.body())
     except ValueError:
         raise InvalidRequest("the request body is not valid JSON") from None
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    body = await _json(request)
     if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
         raise InvalidRequest("a model is required")
     if not isinstance(body.get("options") or {}, dict):
@@ -165,10 +169,7 @@ async def show(request: Request, container: ContainerDep, principal: Viewer) -> 
     observed = Observed("ollama", "show", "unknown")
 
     async def handle() -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise InvalidRequest("the request body is not valid JSON") from None
+        body = await _json(request)
         model = body.get("model") or body.get("name") if isinstance(body, dict) else None
         if not isinstance(model, str) or not model:
             raise InvalidRequest("a model is required")
@@ -205,10 +206,7 @@ async def pull(request: Request, container: ContainerDep, principal: Admin) -> R
     observed = Observed("ollama", "pull", "unknown")
 
     async def handle() -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise InvalidRequest("the request body is not valid JSON") from None
+        body = await _json(request)
         model, names = _model_and_instances(body)
         if not isinstance(body.get("stream", True), bool):
             raise InvalidRequest("stream must be true or false")
@@ -250,10 +248,7 @@ async def delete(request: Request, container: ContainerDep, principal: Admin) ->
     observed = Observed("ollama", "delete", "unknown")
 
     async def handle() -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise InvalidRequest("the request body is not valid JSON") from None
+        body = await _json(request)
         model, names = _model_and_instances(body)
         observed.model = model
         said = await container.fleet.delete(model, names)
