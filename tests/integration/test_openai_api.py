@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import httpx
@@ -62,3 +63,37 @@ async def test_models_and_errors_in_openais_shape(served):
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
     async with httpx.AsyncClient(base_url=str(api.base_url)) as anonymous:
         assert (await anonymous.get("/v1/models")).status_code == 401
+
+
+async def test_a_stream_the_client_cuts_cancels_the_generation_upstream(settings, engines, service_for):
+    slow = (await engines(1, "--bench-token-ms", "50"))[0]
+    settings.ollama_instances = [slow.url]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    async with service_for(settings) as (container, api):
+        async with api.stream("POST", "/v1/chat/completions", json={
+                "model": "bench-chat", "stream": True, "max_tokens": 500,
+                "messages": [{"role": "user", "content": "Count."}]}) as streamed:
+            lines = streamed.aiter_lines()
+            assert (await anext(lines)).startswith("data: ")
+        # The client is gone after one event; 500 tokens would take 25 s.
+        for _ in range(100):
+            counters = await slow.counters()
+            if counters.get("generations_interrupted"):
+                break
+            await asyncio.sleep(0.1)
+        assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+        assert container.fleet.instances[0].in_flight == 0
+
+
+async def test_an_instance_dead_before_the_first_token_fails_over(settings, engines, service_for):
+    pair = await engines(2, "--bench-token-ms", "1")
+    settings.ollama_instances = [e.url for e in pair]
+    settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
+    async with service_for(settings) as (_, api):
+        await asyncio.to_thread(pair[0].kill)
+        key = api.headers["authorization"].removeprefix("Bearer ")
+        async with openai.AsyncOpenAI(base_url=f"{api.base_url}/v1", api_key=key, max_retries=0) as client:
+            for _ in range(4):  # whichever instance is chosen first, every call is answered
+                reply = await client.chat.completions.create(model="bench-chat", max_tokens=2,
+                                                             messages=[{"role": "user", "content": "hi"}])
+                assert reply.choices[0].message.content
