@@ -38,9 +38,10 @@ async def asset(digest: Annotated[str, PathParam(max_length=64)],
                 name: Annotated[str, PathParam(max_length=300)]) -> Response:
     """A file of the app; kept forever under the current digest, revalidated under any other
     (a page from before a deploy still loads while it is being replaced)."""
-    path = await asyncio.to_thread(ASSETS.find, name)
+    # Both read files the first time (the digest covers all of them): off the event loop.
+    path, current = await asyncio.to_thread(lambda: (ASSETS.find(name), ASSETS.digest))
     if path is None:
         raise NotFound(f"no asset {name!r}")
-    cache = _IMMUTABLE if digest == ASSETS.digest else "no-cache"
+    cache = _IMMUTABLE if digest == current else "no-cache"
     return FileResponse(path, media_type=media_type(path), headers={
         "Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
