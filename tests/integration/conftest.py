@@ -177,6 +177,16 @@ class Engine:
         async with httpx.AsyncClient(timeout=10) as http:
             return (await http.get(f"{self.url}/api/engine/stats")).json()["counters"]
 
+    async def assert_generation_interrupted(self, wait_s: float = 30.0) -> None:
+        """Wait for the engine to report its one generation interrupted (cancelled upstream), not completed."""
+        counters: dict[str, int] = {}
+        for _ in range(int(wait_s / 0.1)):
+            counters = await self.counters()
+            if counters.get("generations_interrupted"):
+                break
+            await asyncio.sleep(0.1)
+        assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed"), counters
+
 
 @pytest.fixture
 def engines(tmp_path) -> Callable[..., AsyncIterator[list[Engine]]]:

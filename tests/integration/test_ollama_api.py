@@ -82,12 +82,7 @@ async def test_a_whole_answer_whose_client_left_is_cancelled_upstream(settings, 
     async with service_for(settings) as (container, api):
         with pytest.raises(httpx.ReadTimeout):  # 500 tokens take 25 s; the caller gives up after 1
             await api.post(path, json=body, timeout=httpx.Timeout(30, read=1.0))
-        for _ in range(100):
-            counters = await slow.counters()
-            if counters.get("generations_interrupted"):
-                break
-            await asyncio.sleep(0.1)
-        assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+        await slow.assert_generation_interrupted(10)
         assert container.fleet.instances[0].in_flight == 0
 
 
@@ -107,12 +102,7 @@ async def test_a_client_that_stops_reading_is_let_go_and_its_generation_cancelle
                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode())
         await writer.drain()
         try:
-            for _ in range(300):
-                counters = await fast.counters()
-                if counters.get("generations_interrupted"):
-                    break
-                await asyncio.sleep(0.1)
-            assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+            await fast.assert_generation_interrupted(30)
             assert container.fleet.instances[0].in_flight == 0
         finally:
             writer.close()

@@ -76,12 +76,7 @@ async def test_a_stream_the_client_cuts_cancels_the_generation_upstream(settings
             lines = streamed.aiter_lines()
             assert (await anext(lines)).startswith("data: ")
         # The client is gone after one event; 500 tokens would take 25 s.
-        for _ in range(100):
-            counters = await slow.counters()
-            if counters.get("generations_interrupted"):
-                break
-            await asyncio.sleep(0.1)
-        assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
+        await slow.assert_generation_interrupted(10)
         assert container.fleet.instances[0].in_flight == 0
 
 

@@ -42,16 +42,6 @@ async def test_a_stalled_stream_ends_with_an_error(engines):
         await fleet.aclose()
 
 
-async def _generation_interrupted(engine) -> None:
-    """Wait for the engine to report the one generation it had as interrupted, not completed."""
-    for _ in range(200):
-        counters = await engine.counters()
-        if counters.get("generations_interrupted"):
-            break
-        await asyncio.sleep(0.02)
-    assert counters.get("generations_interrupted") == 1 and not counters.get("generations_completed")
-
-
 async def test_closing_a_stream_cancels_the_generation_upstream(engines):
     engine = (await engines(1, "--bench-token-ms", "20"))[0]
     fleet = fleet_of([engine.url])
@@ -61,7 +51,7 @@ async def test_closing_a_stream_cancels_the_generation_upstream(engines):
         received = [await anext(stream.chunks) for _ in range(3)]
         assert all(not c["done"] for c in received)
         await stream.chunks.aclose()
-        await _generation_interrupted(engine)
+        await engine.assert_generation_interrupted()
         assert fleet.instances[0].in_flight == 0
     finally:
         await fleet.aclose()
@@ -77,7 +67,7 @@ async def test_a_stream_closed_unread_still_frees_its_slot_and_the_upstream_call
         assert fleet.instances[0].in_flight == 1
         await stream.aclose()
         assert fleet.instances[0].in_flight == 0
-        await _generation_interrupted(engine)
+        await engine.assert_generation_interrupted()
         await stream.aclose()  # settling twice changes nothing
         assert fleet.instances[0].in_flight == 0
     finally:
