@@ -246,3 +246,21 @@ def test_a_stale_slow_estimate_fades_so_the_instance_is_tried_again():
     fresh = [choose([judged, *others], MODEL, "chat", random.Random(n), now=100.0) for n in range(200)]
     later = [choose([judged, *others], MODEL, "chat", random.Random(n), now=130.0) for n in range(200)]
     assert judged not in fresh and judged in later
+
+
+def test_an_instance_status_becomes_the_error_it_means():
+    from tsa.errors import BackendError, BackendUnavailable, UnknownModel
+    from tsa.fleet.client import status_error
+
+    url = "http://gpu-3:11434"
+    assert status_error(200, b"", url, "m") is None
+    missing = status_error(404, b'{"error": "model \\"m\\" not found"}', url, "m")
+    assert isinstance(missing, UnknownModel) and 'not found' in missing.message
+    busy = status_error(503, b'{"error": "server busy"}', url, "m")
+    assert isinstance(busy, BackendUnavailable) and "gpu-3" in busy.message
+    openai_shaped = status_error(400, b'{"error": {"message": "bad stop"}}', url, "m")
+    assert isinstance(openai_shaped, BackendError) and openai_shaped.message.endswith("bad stop")
+    not_json = status_error(500, b"<html>oops</html>", url, None)
+    assert isinstance(not_json, BackendError) and "<html>oops</html>" in not_json.message
+    # Without a model (a probe), a 404 is the instance's error, not an unknown model.
+    assert not isinstance(status_error(404, b"{}", url, None), UnknownModel)

@@ -47,8 +47,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app = FastAPI(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
-    for module in (chat, conversations, feedback, search, documents, passages, imports, auth, users, collections, audit,
-                   fleet, cache, health, ollama_proxy, openai_routes, web):
+    # Matched in this order, route by route: the drop-in APIs, called most often, come first.
+    for module in (ollama_proxy, openai_routes, chat, conversations, feedback, search, documents, passages, imports,
+                   auth, users, collections, audit, fleet, cache, health, web):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(WriteTimeoutMiddleware, timeout_s=settings.write_timeout_s)

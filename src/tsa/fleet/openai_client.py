@@ -7,10 +7,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from tsa.errors import BackendError
-from tsa.fleet.client import Embeddings, HttpBackend, unavailable
+from tsa.fleet.client import Embeddings, HttpBackend, read_to_end
 
 _OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "seed": "seed", "stop": "stop",
                  "num_predict": "max_tokens"}
@@ -70,27 +68,25 @@ class OpenAIClient(HttpBackend):
         payload.update({ours: (options or {})[theirs] for theirs, ours in _OPTION_NAMES.items()
                         if theirs in (options or {}) and (options or {})[theirs] is not None})
         finish, usage = None, {}
-        try:
-            async with self._stream_lines(path, payload, model) as lines:
-                async for line in lines:
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        yield {"model": model, **shape(""), "done": True,
-                               "done_reason": "length" if finish == "length" else "stop",
-                               "prompt_eval_count": usage.get("prompt_tokens", 0),
-                               "eval_count": usage.get("completion_tokens", 0)}
-                        return
-                    chunk = json.loads(data)
-                    if "error" in chunk:
-                        raise BackendError(f"{self.base_url}: {chunk['error']}")
-                    usage = chunk.get("usage") or usage
-                    for choice in chunk.get("choices", []):
-                        finish = choice.get("finish_reason") or finish
-                        text = (choice.get("delta") or {}).get("content") or choice.get("text")
-                        if text:
-                            yield {"model": model, **shape(text), "done": False}
-        except httpx.TransportError as exc:
-            raise unavailable(self.base_url, exc) from exc
+        async with self._stream_lines(path, payload, model) as lines:
+            async for line in lines:
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    await read_to_end(lines)  # before the final chunk, after which consumers close us
+                    yield {"model": model, **shape(""), "done": True,
+                           "done_reason": "length" if finish == "length" else "stop",
+                           "prompt_eval_count": usage.get("prompt_tokens", 0),
+                           "eval_count": usage.get("completion_tokens", 0)}
+                    return
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    raise BackendError(f"{self.base_url}: {chunk['error']}")
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices", []):
+                    finish = choice.get("finish_reason") or finish
+                    text = (choice.get("delta") or {}).get("content") or choice.get("text")
+                    if text:
+                        yield {"model": model, **shape(text), "done": False}
         raise BackendError(f"{self.base_url} ended the stream without [DONE]")
