@@ -315,6 +315,10 @@ def ask(question: str, model: Annotated[str | None, typer.Option(help="Chat mode
                 err.print(f"[yellow]Not in the cited passages: {claims}[/yellow]", highlight=False)
             table = Table("#", "document", "page", "section", "score")
             for number, source in enumerate(answer.sources, start=1):
+                if source.get("kind") == "web":
+                    table.add_row(source["label"], f"{source['title']} (web)", "-", source["url"],
+                                  f"{source['score']:.4f}")
+                    continue
                 table.add_row(str(number), source["title"], str(source["page"] or "-"), source["section"],
                               f"{source['score']:.4f}")
             console.print(table)

@@ -65,6 +65,24 @@ class Settings(BaseSettings):
     context_neighbours: bool = True
     # What happens to an answer with a claim its passages do not back (README "Grounding").
     grounding_policy: Literal["annotate", "extractive"] = "annotate"
+    # Web search when the manuals are silent (README "Web search"): off unless a provider is set.
+    web_search_provider: Literal["none", "searxng", "brave"] = "none"
+    # SearXNG's base URL; for Brave, an endpoint other than Brave's own (a proxy).
+    web_search_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    web_search_api_key: str | None = None  # Brave Search's subscription token
+    # What a question gets when it does not say: auto searches only when the manuals have nothing close.
+    web_search_default: Literal["auto", "never", "always"] = "auto"
+    web_search_allow_domains: Annotated[tuple[str, ...], NoDecode] = ()  # empty: any domain
+    web_search_block_domains: Annotated[tuple[str, ...], NoDecode] = ()
+    web_search_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    web_search_results: int = Field(default=5, ge=1, le=20)
+    web_fetch_pages: int = Field(default=5, ge=1, le=10)
+    web_fetch_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    web_fetch_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    web_fetch_max_redirects: int = Field(default=3, ge=0, le=10)
+    # host:port pairs fetched although they resolve to private or loopback addresses (an intranet site).
+    web_fetch_allow_private: Annotated[tuple[str, ...], NoDecode] = ()
+    web_cache_ttl: int = Field(default=86_400, gt=0)
     # How long after an answer its feedback is taken (the answer's record waits in Redis).
     feedback_window_s: int = Field(default=7 * 86400, ge=60)
 
@@ -133,6 +151,15 @@ class Settings(BaseSettings):
             return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]
         return value
 
+    @field_validator("web_search_allow_domains", "web_search_block_domains", "web_fetch_allow_private",
+                     mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower().lstrip(".") for part in value.replace(" ", ",").split(",")
+                         if part.strip())
+        return value
+
     @field_validator("fusion_weights", mode="before")
     @classmethod
     def _split_weights(cls, value: object) -> object:
@@ -155,6 +182,14 @@ class Settings(BaseSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"OLLAMA_INSTANCES entry {url!r} must start with http:// or https://")
         return urls
+
+    @model_validator(mode="after")
+    def _web_search_configured(self) -> Settings:
+        if self.web_search_provider == "searxng" and not self.web_search_url:
+            raise ValueError("WEB_SEARCH_PROVIDER=searxng needs WEB_SEARCH_URL (the SearXNG base URL)")
+        if self.web_search_provider == "brave" and not self.web_search_api_key:
+            raise ValueError("WEB_SEARCH_PROVIDER=brave needs WEB_SEARCH_API_KEY")
+        return self
 
     @model_validator(mode="after")
     def _one_fleet_source(self) -> Settings:

@@ -34,6 +34,10 @@ from tsa.store.progress_feed import ProgressFeed
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService
 from tsa.runtime import Endpoints, embedded_services
+from tsa.websearch.addresses import DomainRules
+from tsa.websearch.fetch import PageFetcher
+from tsa.websearch.providers import BraveProvider, SearchProvider, SearxngProvider
+from tsa.websearch.service import WebSearch, WebSearchOptions
 from tsa.store import DocumentStore, HybridRetriever, OriginalStore, Ranking, create_pool, ensure_embedding_space, migrate
 
 log = logging.getLogger(__name__)
@@ -185,8 +189,12 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         pipeline = IngestPipeline(documents, originals, caches.bulk_embeddings, ingest_options(settings), queue)
         sampler = asyncio.create_task(sample_queue_forever(pool), name="queue-sampler")
         stack.push_async_callback(_cancel, sampler)
+        web = build_web_search(settings, caches)
+        if web is not None:
+            stack.push_async_callback(web.aclose)
         rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity,
-                         settings.grounding_policy, settings.context_neighbours, settings.query_rewrite)
+                         settings.grounding_policy, settings.context_neighbours, settings.query_rewrite,
+                         web, settings.web_search_default)
         access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis),
                         PrincipalCache())
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
@@ -197,6 +205,26 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
         yield Container(settings, endpoints, pool, redis, fleet, embedder, documents, originals, retriever,
                         pipeline, queue, progress, rag, ConversationStore(pool), FeedbackStore(pool),
                         AnswerRecords(caches.redis, settings.feedback_window_s), caches, dependencies, access)
+
+
+def build_web_search(settings: Settings, caches: Caches) -> WebSearch | None:
+    """The web search fallback, when a provider is configured (README "Web search")."""
+    provider: SearchProvider
+    if settings.web_search_provider == "searxng":
+        assert settings.web_search_url is not None  # the settings' own check
+        provider = SearxngProvider(settings.web_search_url, settings.web_search_timeout_s)
+    elif settings.web_search_provider == "brave":
+        assert settings.web_search_api_key is not None
+        extra = {"base_url": settings.web_search_url} if settings.web_search_url else {}
+        provider = BraveProvider(settings.web_search_api_key, settings.web_search_timeout_s, **extra)
+    else:
+        return None
+    fetcher = PageFetcher(settings.web_fetch_timeout_s, settings.web_fetch_max_bytes, settings.web_fetch_max_redirects,
+                          frozenset(settings.web_fetch_allow_private))
+    rules = DomainRules(settings.web_search_allow_domains, settings.web_search_block_domains)
+    options = WebSearchOptions(results=settings.web_search_results, pages=settings.web_fetch_pages)
+    return WebSearch(provider, fetcher, JsonLayer(caches.redis, "web", settings.web_cache_ttl), caches.embeddings,
+                     rules, options)
 
 
 def ingest_options(settings: Settings) -> IngestOptions:

@@ -151,8 +151,26 @@ FLEET_HEDGE_WINNERS = ("hedge", "primary")
 FLEET_HEDGES = Counter("tsa_fleet_hedges_total", "Hedged embedding calls by winner (hedge, primary).", ["winner"])
 FLEET_PANIC_ROUTES = Counter("tsa_fleet_panic_routes_total", "Calls routed while no instance was healthy.")
 
-# Caches. ``layer`` is embedding, chunks or inference.
-CACHE_LAYERS = ("embedding", "chunks", "inference")
+# Web search fallback (README "Web search").
+WEB_SEARCH_OUTCOMES = ("used", "no_results", "error", "blocked")
+WEB_SEARCH = Counter(
+    "tsa_web_search_total",
+    "Web searches by provider and outcome: used (pages answered from), no_results (nothing found, or nothing "
+    "readable), error (the provider failed or timed out), blocked (every result was on a refused domain).",
+    ["provider", "outcome"])
+WEB_FALLBACK_REASONS = ("nothing_relevant", "always")
+WEB_FALLBACKS = Counter(
+    "tsa_web_fallbacks_total",
+    "Questions for which the web was searched, by reason: nothing_relevant (the manuals had nothing close; "
+    "web_search auto), always (asked for). Divided by tsa_rag_questions_total: the fallback rate.", ["reason"])
+WEB_FETCH_OUTCOMES = ("ok", "cached", "blocked", "too_large", "not_html", "redirects", "timeout", "error")
+WEB_PAGES = Counter("tsa_web_pages_total", "Web pages asked for, by outcome.", ["outcome"])
+WEB_FETCH_DURATION = Histogram(
+    "tsa_web_fetch_duration_seconds", "Fetching one page (redirects included; cached pages not counted).",
+    buckets=LATENCY_BUCKETS_S)
+
+# Caches. ``layer`` is embedding, chunks, inference or web.
+CACHE_LAYERS = ("embedding", "chunks", "inference", "web")
 CACHE_EVENT_NAMES = ("hit", "miss", "coalesced", "bypassed", "error", "oversize")
 CACHE_EVENTS = Counter(
     "tsa_cache_events_total",
@@ -194,6 +212,10 @@ def _zero_known_labels() -> None:
         FLEET_HEDGES.labels(winner)
     for kind in FLEET_KINDS:
         FLEET_RETRIES.labels(kind)
+    for reason in WEB_FALLBACK_REASONS:
+        WEB_FALLBACKS.labels(reason)
+    for outcome in WEB_FETCH_OUTCOMES:
+        WEB_PAGES.labels(outcome)
     for layer in CACHE_LAYERS:
         for event in CACHE_EVENT_NAMES:
             CACHE_EVENTS.labels(layer, event)

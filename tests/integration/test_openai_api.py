@@ -6,8 +6,11 @@ import asyncio
 import math
 
 import httpx
+import ollama
 import openai
 import pytest
+
+from tests.integration.conftest import new_user
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +95,27 @@ async def test_an_instance_dead_before_the_first_token_fails_over(settings, engi
                 reply = await client.chat.completions.create(model="bench-chat", max_tokens=2,
                                                              messages=[{"role": "user", "content": "hi"}])
                 assert reply.choices[0].message.content
+
+
+async def test_a_keys_rate_limit_holds_across_both_apis(bench_settings, service_for):
+    """One key's budget, whichever API spends it: the third call is a 429 with Retry-After, which the
+    official clients surface as their own rate-limit errors."""
+    bench_settings.rate_limit_burst, bench_settings.rate_limit_key_per_minute = 2, 1
+    async with service_for(bench_settings) as (container, api):
+        user = await new_user(container, "viewer")
+        key = user["headers"]["Authorization"].removeprefix("Bearer ")
+        openai_client = openai.AsyncOpenAI(base_url=f"{api.base_url}/v1", api_key=key, max_retries=0)
+        ollama_client = ollama.AsyncClient(host=str(api.base_url), headers=user["headers"])
+        async with openai_client:
+            await openai_client.chat.completions.create(
+                model="bench-chat", max_tokens=1, messages=[{"role": "user", "content": "hi"}])
+            await ollama_client.chat(model="bench-chat", messages=[{"role": "user", "content": "hi"}],
+                                     options={"num_predict": 1})
+            with pytest.raises(openai.RateLimitError) as limited:
+                await openai_client.chat.completions.create(
+                    model="bench-chat", max_tokens=1, messages=[{"role": "user", "content": "hi"}])
+            assert 1 <= int(limited.value.response.headers["retry-after"]) <= 60
+            with pytest.raises(ollama.ResponseError) as also_limited:
+                await ollama_client.chat(model="bench-chat", messages=[{"role": "user", "content": "hi"}])
+            assert also_limited.value.status_code == 429
+        await ollama_client.close()

@@ -53,6 +53,9 @@ class RagChatRequest(StrictBody):
     cache: Literal["default", "no-cache"] = "default"
     # Older editions of a manual, which answers leave out by default.
     include_superseded: bool = False
+    # Search the web when the manuals have nothing close (auto), too (always), or not; unset: the
+    # service's WEB_SEARCH_DEFAULT. Only with a provider configured (README "Web search").
+    web_search: Literal["auto", "never", "always"] | None = None
 
 
 class SearchRequest(StrictBody):

@@ -29,7 +29,7 @@ from typing import Any
 
 KEY_VERSION = 1
 PREFIX = f"tsa:v{KEY_VERSION}"
-LAYERS = ("embedding", "chunks", "inference")
+LAYERS = ("embedding", "chunks", "inference", "web")
 
 
 def canonical_json(parts: dict[str, Any]) -> str:

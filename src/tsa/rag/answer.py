@@ -12,7 +12,7 @@ from typing import Any
 from tsa import metrics
 from tsa.fleet import ChatStream
 from tsa.rag.grounding import Grounding, annotated, check, extractive
-from tsa.rag.prompt import NO_CONTEXT_ANSWER, says_not_covered
+from tsa.rag.prompt import NO_CONTEXT_ANSWER, says_not_covered, web_citations_numbered
 
 Finished = Callable[["Answer | None"], Awaitable[None]]
 
@@ -39,7 +39,13 @@ class Answer:
     # "annotate": unsupported claims are marked; "extractive": an answer with any is replaced by quotes.
     policy: str = "annotate"
     replaced: bool = False
+    # Whether the web was searched for this answer, and what came of it (None: not searched).
+    web: dict[str, Any] | None = None
     _question: str = field(default="", repr=False)
+    # Said before the generated text (that it comes from the web); part of the answer.
+    _preamble: str = field(default="", repr=False)
+    # How many of the passages are the manuals' (the rest, web passages, are cited as [W1] …).
+    _manual_passages: int | None = field(default=None, repr=False)
     _passages: list[str] = field(default_factory=list, repr=False)
     _stream: ChatStream | None = field(default=None, repr=False)
     _replay: str | None = field(default=None, repr=False)
@@ -55,13 +61,15 @@ class Answer:
         return cls(payload["sources"], payload["model"], None, timings_ms,
                    {"embedding": True, "chunks": True, "inference": True}, done_reason=payload["done_reason"],
                    usage=payload.get("usage", {}), grounding=Grounding.from_json(grounding) if grounding else None,
-                   replaced=payload.get("replaced", False), _replay=payload["answer"], _started=started)
+                   replaced=payload.get("replaced", False), web=payload.get("web"), _replay=payload["answer"],
+                   _started=started)
 
     def payload(self) -> dict[str, Any]:
         """What the cache keeps: the text as delivered, with its grounding result."""
         return {"answer": self.text, "sources": self.sources, "model": self.model,
                 "done_reason": self.done_reason, "usage": self.usage,
-                "grounding": self.grounding.as_json() if self.grounding else None, "replaced": self.replaced}
+                "grounding": self.grounding.as_json() if self.grounding else None, "replaced": self.replaced,
+                "web": self.web}
 
     @property
     def passages(self) -> list[str]:
@@ -130,7 +138,9 @@ class Answer:
 
     def _check(self) -> None:
         started = time.perf_counter()
-        self.grounding = check(self.text, self._passages)
+        text = self.text if self._manual_passages is None else web_citations_numbered(self.text,
+                                                                                         self._manual_passages)
+        self.grounding = check(text, self._passages)
         metrics.RAG_STAGE_DURATION.labels(stage="grounding").observe(time.perf_counter() - started)
 
     async def _checked_first(self) -> AsyncIterator[str]:
@@ -153,12 +163,16 @@ class Answer:
 
     async def _generated(self) -> AsyncIterator[str]:
         assert self._stream is not None
-        parts: list[str] = []
+        parts: list[str] = [self._preamble] if self._preamble else []
+        marked = False
         try:
+            if self._preamble:
+                yield self._preamble
             async for chunk in self._stream.chunks:
                 piece = chunk.get("message", {}).get("content", "")
                 if piece:
-                    if not parts:
+                    if not marked:
+                        marked = True
                         self._mark("first_token", self._generate_started)
                     parts.append(piece)
                     yield piece
@@ -187,9 +201,9 @@ class Answer:
             if not self.replaced:
                 text = annotated(self.text, self.grounding)
         # Plainly "not in the manuals": nothing relevant was found, or the answer says so itself.
-        covered = bool(self.sources) and not says_not_covered(self.text)
+        covered = any(s.get("kind") != "web" for s in self.sources) and not says_not_covered(self.text)
         return {"answer": text, "covered": covered, "sources": self.sources, "model": self.model,
-                "instance": self.instance,
+                "instance": self.instance, "web": self.web,
                 "cached": self.cached, "done_reason": self.done_reason, "usage": self.usage,
                 "grounding": grounding, "timings_ms": self.timings_ms}
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from tsa.rag.followups import Turn
 from tsa.records import SearchHit
+
+
+class WebPassageLike(Protocol):
+    url: str
+    title: str
+    text: str
+
 
 PROMPT_VERSION = 2  # 2: passages widened by their neighbouring chunks (context.py)
 
@@ -15,6 +23,17 @@ SYSTEM_PROMPT = (
     "number in square brackets, like [1]. Repeat any WARNING or CAUTION that applies. If the "
     "passages do not contain the answer, say that the manuals do not cover it. Be concise."
 )
+
+WEB_SYSTEM_PROMPT = (
+    "You are a technical service assistant for field technicians. Answer the question using only "
+    "the context passages. Passages numbered like [1] come from the organisation's service manuals; "
+    "passages numbered like [W1] come from web pages, which are less reliable. Cite every passage you "
+    "use by its label in square brackets, like [1] or [W1]. Repeat any WARNING or CAUTION that applies. "
+    "If the passages do not contain the answer, say so. Be concise."
+)
+# Said before any answer made with web passages, so no one takes it for the manuals' word.
+WEB_ONLY_PREAMBLE = "From the web, not the manuals: "
+WEB_MIXED_PREAMBLE = "Partly from the web ([W…] sources), not only the manuals: "
 
 NO_CONTEXT_ANSWER = (
     "I could not find this in the indexed service documents, so I will not guess. "
@@ -52,14 +71,34 @@ def format_context(hits: list[SearchHit]) -> str:
     return "\n\n".join(passages)
 
 
-def build_messages(question: str, hits: list[SearchHit], history: list[Turn] | None = None
-                   ) -> list[dict[str, str]]:
+def format_web_context(passages: list[WebPassageLike]) -> str:
+    return "\n\n".join(f"[W{n}] {p.title} — {p.url}\n{p.text}" for n, p in enumerate(passages, start=1))
+
+
+def build_messages(question: str, hits: list[SearchHit], history: list[Turn] | None = None,
+                   web: list[WebPassageLike] | None = None) -> list[dict[str, str]]:
     """System prompt, the earlier turns of the conversation (already bounded), then the passages and
-    the question."""
-    user = f"Context passages:\n\n{format_context(hits)}\n\nQuestion: {question.strip()}\nAnswer:"
+    the question. Web passages are labelled [W1], [W2] …, never numbered like the manuals'."""
+    context = "\n\n".join(part for part in (format_context(hits), format_web_context(web or [])) if part)
+    user = f"Context passages:\n\n{context}\n\nQuestion: {question.strip()}\nAnswer:"
     earlier = [message for turn in history or [] for message in (
         {"role": "user", "content": turn.standalone}, {"role": "assistant", "content": turn.answer})]
-    return [{"role": "system", "content": SYSTEM_PROMPT}, *earlier, {"role": "user", "content": user}]
+    system = WEB_SYSTEM_PROMPT if web else SYSTEM_PROMPT
+    return [{"role": "system", "content": system}, *earlier, {"role": "user", "content": user}]
+
+
+def web_preamble(manual_passages: int, web_passages: int) -> str:
+    if not web_passages:
+        return ""
+    return WEB_MIXED_PREAMBLE if manual_passages else WEB_ONLY_PREAMBLE
+
+
+_WEB_CITATION = re.compile(r"\[W(\d{1,3})\]")
+
+
+def web_citations_numbered(answer: str, manual_passages: int) -> str:
+    """[Wk] as [manual_passages + k]: the grounding check sees manual and web passages as one list."""
+    return _WEB_CITATION.sub(lambda m: f"[{manual_passages + int(m.group(1))}]", answer)
 
 
 def snippet(text: str, max_chars: int = 240) -> str:

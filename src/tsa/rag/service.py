@@ -11,7 +11,7 @@ from typing import Any
 from tsa import metrics
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight, Ticket, scope_digest
 from tsa.cache.layers import record
-from tsa.errors import TSAError
+from tsa.errors import InvalidRequest, TSAError
 from tsa.fleet import Fleet
 from tsa.model_names import canonical_name
 from tsa.rag.answer import Answer, cacheable
@@ -20,9 +20,10 @@ from tsa.rag.followups import Turn, acceptable, needs_rewrite, recent, rewrite_m
 from tsa.rag.question_types import classify_question
 from tsa.rag.search_rewrite import fused, is_weak, search_rewrite_messages, usable_query
 from tsa.rag.hazards import hazard_level
-from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet
+from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet, web_preamble
 from tsa.records import SearchHit
 from tsa.store import DocumentStore, HybridRetriever
+from tsa.websearch.service import WebFindings, WebPassage, WebSearch
 
 
 # A rewrite is a short call; past this the question goes on with the rules' rewrite.
@@ -47,6 +48,8 @@ class Question:
     include_superseded: bool = False
     # Earlier turns of the conversation, which the model sees (bounded); never part of a cache key.
     history: tuple[Turn, ...] = ()
+    # auto: search the web when the manuals have nothing close; always; never (README "Web search").
+    web_search: str = "never"
 
 
 @dataclass
@@ -57,13 +60,25 @@ class Retrieval:
 
 
 def source_of(hit: SearchHit) -> dict[str, Any]:
-    return {"document_id": str(hit.document_id), "collection_id": hit.collection_id, "title": hit.title, "source": hit.source,
+    return {"kind": "manual", "document_id": str(hit.document_id), "collection_id": hit.collection_id, "title": hit.title, "source": hit.source,
             "page": hit.page_start, "page_end": hit.page_end, "section": " > ".join(hit.heading_path),
             "chunk_id": hit.chunk_id, "edition": hit.edition, "superseded": hit.superseded, "ocr": hit.ocr,
             "structure": hit.structure,
             "score": round(hit.score, 6),
             "similarity": None if hit.similarity is None else round(hit.similarity, 4),
             "hazard": hazard_level(hit.text), "snippet": snippet(hit.text)}
+
+
+def web_source(passage: WebPassage, number: int) -> dict[str, Any]:
+    """A web passage as a source: labelled W1, W2 … and never mistaken for a manual's page."""
+    return {"kind": "web", "label": f"W{number}", "url": passage.url, "title": passage.title,
+            "retrieved_at": passage.retrieved_at, "score": passage.score, "hazard": hazard_level(passage.text),
+            "snippet": snippet(passage.text)}
+
+
+def web_summary(findings: WebFindings) -> dict[str, Any]:
+    return {"used": bool(findings.passages), "provider": findings.provider, "outcome": findings.outcome,
+            "identity": findings.identity}
 
 
 @dataclass
@@ -79,7 +94,8 @@ class Caches:
 class RagService:
     def __init__(self, fleet: Fleet, retriever: HybridRetriever, documents: DocumentStore, caches: Caches,
                  chat_model: str, min_similarity: float, grounding_policy: str = "annotate",
-                 assemble_context: bool = True, query_rewrite: str = "off") -> None:
+                 assemble_context: bool = True, query_rewrite: str = "off", web: WebSearch | None = None,
+                 web_default: str = "auto") -> None:
         self.fleet = fleet
         self.retriever = retriever
         self.documents = documents
@@ -89,6 +105,7 @@ class RagService:
         self.grounding_policy = grounding_policy
         self.assemble_context = assemble_context
         self.query_rewrite = query_rewrite
+        self.web, self.web_default = web, web_default
 
     def _retrieval_parts(self, query: str, k: int, generation: str, collections: frozenset[int],
                          include_superseded: bool) -> dict[str, Any]:
@@ -205,10 +222,11 @@ class RagService:
             **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections,
                                     question.include_superseded),
             "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION,
-            "grounding_policy": self.grounding_policy, "context_neighbours": self.assemble_context})
+            "grounding_policy": self.grounding_policy, "context_neighbours": self.assemble_context,
+            **self._web_parts(question)})
         ticket: Ticket | None = None
         if question.use_cache:
-            if (payload := await self.caches.answers.get(key)) is not None:
+            if (payload := await self._cached_answer(key, question)) is not None:
                 return Answer.from_cache(payload, started, {})
             ticket = await self.caches.flight.join(key, lambda: self.caches.answers.peek(key))
             if not ticket.leader:
@@ -224,21 +242,57 @@ class RagService:
             answer._on_finished = lambda done: self._remember(done, key, ticket, question, started)
         return answer
 
+    def web_mode(self, requested: str | None) -> str:
+        """The web search mode a question gets: as asked, else the default; never without a provider."""
+        if self.web is None:
+            if requested == "always":
+                raise InvalidRequest("web search is not configured on this service (WEB_SEARCH_PROVIDER)")
+            return "never"
+        return requested or self.web_default
+
+    def _web_parts(self, question: Question) -> dict[str, Any]:
+        """What of the web search goes into an answer's cache key (nothing when it cannot be used)."""
+        if self.web is None or question.web_search == "never":
+            return {}
+        return {"web_search": question.web_search, "web_provider": self.web.provider.name,
+                "web_rules": [list(self.web.rules.allow), list(self.web.rules.block)]}
+
+    async def _cached_answer(self, key: str, question: Question) -> dict[str, Any] | None:
+        """A cached answer; one made from web pages only while the question still finds the same pages."""
+        payload = await self.caches.answers.get(key)
+        identity = ((payload or {}).get("web") or {}).get("identity")
+        if payload is not None and (payload.get("web") or {}).get("used") and self.web is not None:
+            if await self.web.identity(question.query) != identity:
+                return None
+        return payload
+
+    async def _web_findings(self, question: Question, hits: list[SearchHit]) -> WebFindings | None:
+        if self.web is None or question.web_search == "never" or (question.web_search == "auto" and hits):
+            return None
+        metrics.WEB_FALLBACKS.labels("always" if question.web_search == "always" else "nothing_relevant").inc()
+        return await self.web.find(question.query)
+
     async def _generate(self, question: Question, model: str, options: dict[str, Any], generation: str,
                         started: float) -> Answer:
         retrieval = await self.retrieve(question.query, question.max_context_chunks, question.collections,
                                         question.use_cache, generation, question.include_superseded)
         hits = await self.context([h for h in retrieval.hits if is_relevant(h, self.min_similarity)])
         cached = {**retrieval.cached, "inference": False}
-        sources = [source_of(h) for h in hits]
-        if not hits:
-            return Answer(sources, model, None, retrieval.timings_ms, cached, _started=started)
+        findings = await self._web_findings(question, hits)
+        web = findings.passages if findings else []
+        if findings:
+            retrieval.timings_ms.update(findings.timings_ms)
+        sources = [source_of(h) for h in hits] + [web_source(p, n) for n, p in enumerate(web, start=1)]
+        summary = web_summary(findings) if findings else None
+        if not sources:
+            return Answer(sources, model, None, retrieval.timings_ms, cached, web=summary, _started=started)
         generate_started = time.perf_counter()
-        stream = await self.fleet.open_chat(model, build_messages(question.query, hits, recent(list(question.history))),
-                                            options)
+        messages = build_messages(question.query, hits, recent(list(question.history)), web)
+        stream = await self.fleet.open_chat(model, messages, options)
         return Answer(sources, model, stream.instance, retrieval.timings_ms, cached, policy=self.grounding_policy,
-                      _question=question.query, _passages=[h.text for h in hits], _stream=stream,
-                      _started=started, _generate_started=generate_started)
+                      web=summary, _question=question.query, _passages=[h.text for h in hits] + [p.text for p in web],
+                      _preamble=web_preamble(len(hits), len(web)), _manual_passages=len(hits) if web else None,
+                      _stream=stream, _started=started, _generate_started=generate_started)
 
     async def _remember(self, answer: Answer | None, key: str, ticket: Ticket, question: Question,
                         started: float) -> None:

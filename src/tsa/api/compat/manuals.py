@@ -64,6 +64,9 @@ def sources_text(sources: list[dict[str, Any]]) -> str:
         return ""
     lines = []
     for n, s in enumerate(sources, start=1):
+        if s.get("kind") == "web":
+            lines.append(f"[{s['label']}] {s['title']} — {s['url']} (web, retrieved {s['retrieved_at']})")
+            continue
         edition = f", edition {s['edition']}" if s.get("edition") else ""
         pages = (f", pp. {s['page']}–{s['page_end']}" if s.get("page_end") and s["page_end"] != s.get("page")
                  else f", p. {s['page']}" if s.get("page") else "")
@@ -101,5 +104,5 @@ async def open_chat(container: Container, principal: Principal, request: Request
         query=standalone, collections=scope, generation=request.state.corpus_generation,
         temperature=options.get("temperature", Question.temperature),
         max_tokens=options.get("num_predict", Question.max_tokens),
-        max_tokens_requested="num_predict" in options, history=tuple(history)))
+        max_tokens_requested="num_predict" in options, history=tuple(history), web_search=container.rag.web_mode(None)))
     return ChatStream(answer.instance or "cache", _chunks(answer, model), answer.abandon)

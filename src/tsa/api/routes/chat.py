@@ -50,8 +50,10 @@ async def _turn(body: RagChatRequest, principal: Principal, container: Container
     return _Turn(body.conversation_id, standalone, how, tuple(history))
 
 
-def _question(body: RagChatRequest, principal: Principal, generation: str, turn: _Turn) -> Question:
+def _question(body: RagChatRequest, principal: Principal, generation: str, turn: _Turn, web_search: str
+              ) -> Question:
     return Question(query=turn.standalone, collections=principal.scope.readable, generation=generation,
+                    web_search=web_search,
                     max_context_chunks=body.max_context_chunks, model=body.model,
                     temperature=body.temperature, max_tokens=body.max_tokens, use_cache=body.cache != "no-cache",
                     max_tokens_requested="max_tokens" in body.model_fields_set,
@@ -89,8 +91,9 @@ async def rag_chat(body: RagChatRequest, request: Request, container: ContainerD
     """Answer from the documents the caller may read. 404: the requested model is unknown."""
     # Retrieval and opening the generation happen before any byte is sent,
     # so an unknown model or a dead fleet still gets a proper status code.
+    web_search = container.rag.web_mode(body.web_search)
     turn = await _turn(body, principal, container)
-    answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation, turn))
+    answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation, turn, web_search))
     answer_id = uuid.uuid4()
     if body.stream:
         return SettledStreamingResponse(_events(answer, principal, turn, answer_id, lambda: _remember(

@@ -14,7 +14,19 @@ function newConversationId() {
   return crypto.randomUUID();
 }
 
+// A web page: a plain link out, labelled W1, W2 … so it is never taken for a manual.
+function webSourceLine(source) {
+  return h("li", { class: "source web", dataset: { label: source.label } },
+    h("a", { href: source.url, target: "_blank", rel: "noopener noreferrer" },
+      h("span", { class: "source-n" }, `[${source.label}]`), " ", h("strong", {}, source.title)),
+    h("span", { class: "badge" }, "web"),
+    source.hazard ? h("span", { class: `badge ${source.hazard.toLowerCase()}` }, source.hazard) : "",
+    h("div", { class: "muted small" }, `${new URL(source.url).hostname} · retrieved ${source.retrieved_at}`),
+    h("div", { class: "snippet" }, source.snippet));
+}
+
 function sourceLine(source, n, onOpen) {
+  if (source.kind === "web") return webSourceLine(source);
   const pages = source.page_end && source.page_end !== source.page ? `pp. ${source.page}–${source.page_end}`
     : source.page ? `p. ${source.page}` : "";
   return h("li", { class: `source${source.hazard ? " hazard" : ""}`, dataset: { n } },
@@ -122,6 +134,10 @@ export async function askPage(view, ctx, conversationId) {
     const notices = [];
     if (result.covered === false) {
       notices.push(h("p", { class: "notice not-covered" }, "Not in the manuals: no indexed document answers this."));
+    }
+    if (result.web?.used) {
+      notices.push(h("p", { class: "notice web" },
+        "Web search: the sources marked W are web pages, not your organisation's manuals. Check them before acting."));
     }
     if (result.grounding && !result.grounding.supported) {
       notices.push(h("p", { class: "notice unsupported" }, result.grounding.replaced
