@@ -3,7 +3,8 @@
     python -m bench.gateway [--litellm PATH_TO_LITELLM] [--requests N]
 
 Two zero-latency Ollama-protocol backends (``bench.zero_ollama``) are called directly (client-side
-round-robin), through ``tsa serve`` and, when ``--litellm`` names its executable, through LiteLLM's
+round-robin), through the least a Python proxy can do (``bench.min_proxy``: the floor of the
+language and server stack), through ``tsa serve`` and, when ``--litellm`` names its executable, through LiteLLM's
 proxy (``simple-shuffle`` over the same two backends; install it in its own venv with
 ``pip install 'litellm[proxy]'``). Two workloads, at 1, 10 and 50 concurrent clients:
 
@@ -67,6 +68,15 @@ def start_tsa(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]
     log = open(home / "tsa.log", "w")  # noqa: SIM115 - owned by the process
     process = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port), "--log-level", "warning"],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    return f"http://127.0.0.1:{port}", process
+
+
+def start_min_proxy(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    log = open(home / "min-proxy.log", "w")  # noqa: SIM115 - owned by the process
+    backends = [arg for url in urls for arg in ("--backend", url)]
+    process = subprocess.Popen([sys.executable, "-m", "bench.min_proxy", "--port", str(port), *backends],
+                               stdout=log, stderr=subprocess.STDOUT)
     return f"http://127.0.0.1:{port}", process
 
 
@@ -155,7 +165,8 @@ async def run_load(call: Call, requests: int, concurrency: int) -> tuple[Sample,
     return sample, time.perf_counter() - started
 
 
-def paths(backends: list[str], tsa: str, tsa_key: str, litellm: str | None) -> dict[str, dict[str, Call]]:
+def paths(backends: list[str], tsa: str, tsa_key: str, litellm: str | None, floor: str
+          ) -> dict[str, dict[str, Call]]:
     turn = itertools.count()
 
     def direct(path: str) -> Callable[[], str]:
@@ -168,10 +179,12 @@ def paths(backends: list[str], tsa: str, tsa_key: str, litellm: str | None) -> d
     workloads: dict[str, dict[str, Call]] = {
         "/api/chat, not streamed": {
             "direct": whole(direct("/api/chat"), chat, {}),
+            "minimal Python proxy": whole(lambda: floor + "/api/chat", chat, {}),
             "tsa": whole(lambda: tsa + "/api/chat", chat, tsa_headers),
         },
         "/v1/chat/completions, streamed": {
             "direct": streamed(direct("/v1/chat/completions"), openai, {}),
+            "minimal Python proxy": streamed(lambda: floor + "/v1/chat/completions", openai, {}),
             "tsa": streamed(lambda: tsa + "/v1/chat/completions", openai, tsa_headers),
         },
     }
@@ -211,7 +224,8 @@ async def measure(home: Path, litellm_executable: str | None, requests: int) -> 
     backends = [url for url, _ in started]
     processes = [p for _, p in started]
     tsa_url, tsa_process = start_tsa(home, backends)
-    processes.append(tsa_process)
+    floor_url, floor_process = start_min_proxy(home, backends)
+    processes += [tsa_process, floor_process]
     lite_url = None
     if litellm_executable:
         lite_url, lite_process = start_litellm(litellm_executable, home, backends)
@@ -221,10 +235,11 @@ async def measure(home: Path, litellm_executable: str | None, requests: int) -> 
         for url in backends:
             await wait_http(url + "/api/version")
         await wait_http(tsa_url + "/ready")
+        await wait_http(floor_url + "/api/version")
         if lite_url:
             await wait_http(lite_url + "/health/liveliness")
         tsa_key = (home / "tsa" / "admin.key").read_text().strip()
-        for workload, calls in paths(backends, tsa_url, tsa_key, lite_url).items():
+        for workload, calls in paths(backends, tsa_url, tsa_key, lite_url, floor_url).items():
             tables.append(f"## {workload}\n\n" + await compare(calls, requests, streaming="not" not in workload))
     finally:
         for process in processes:

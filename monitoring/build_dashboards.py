@@ -310,6 +310,20 @@ def business() -> dict[str, Any]:
                [q(f'{rate("tsa_rag_rewrites_total", by="outcome")} * 60', "follow-up {{outcome}}"),
                 q(f'{rate("tsa_rag_search_rewrites_total", by="outcome")} * 60', "search {{outcome}}")],
                stack=True)],
+        [Panel("Web search fallback rate", "Questions for which the web was searched (the manuals had nothing "
+               "close, or the asker wanted the web too) among all questions.",
+               [q(f'{rate("tsa_web_fallbacks_total")} / {rate("tsa_rag_questions_total")}', "searched the web")],
+               unit="percentunit", width=6),
+         Panel("Web searches per minute by outcome", "used (answered from pages); no_results; error (provider "
+               "down or slow: the manuals-only answer went out); blocked (only refused domains found).",
+               [q(f'{rate("tsa_web_search_total", by="provider, outcome")} * 60', "{{provider}} {{outcome}}")],
+               stack=True, width=6),
+         Panel("Web pages per minute by outcome", "ok (fetched), cached, and why pages were not read: blocked "
+               "(private address or refused domain), too_large, not_html, redirects, timeout, error.",
+               [q(f'{rate("tsa_web_pages_total", by="outcome")} * 60', "{{outcome}}")], stack=True, width=6),
+         Panel("Web page fetch P50 / P95", "One page, redirects included (cached pages not counted).",
+               [q(quantile(0.5, "tsa_web_fetch_duration_seconds"), "p50"),
+                q(quantile(0.95, "tsa_web_fetch_duration_seconds"), "p95")], unit="s", width=6)],
         [Panel("Answer outcomes per minute", "answered, no_context, error, cancelled.",
                [q(f'{rate("tsa_rag_answers_total", by="outcome")} * 60', "{{outcome}}")], stack=True),
          Panel("Context retrieval and no-answer rate", "",

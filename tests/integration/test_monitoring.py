@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.integration.conftest import wait_until_processed
+from tests.integration.web.sites import local_web
 from tests.monitoring import PROMETHEUS, dashboard_queries, rule_queries, with_grafana_variables
 from tsa.runtime.children import free_port, spawn, stop
 
@@ -90,7 +91,8 @@ async def _query(prometheus: httpx.AsyncClient, expr: str) -> dict:
 
 
 async def _drive_traffic(api: httpx.AsyncClient) -> None:
-    """Something for every panel: each answer kind, ingestion outcome, client, status class and cache event."""
+    """Something for every panel: each answer kind, ingestion outcome, client, status class and cache event,
+    and a question that searches the (local) web."""
     for name, content in (("hf22.md", MANUAL), ("hf22-again.md", MANUAL), ("broken.pdf", b"%PDF-1.4 not really")):
         response = await api.post("/api/documents", files={"file": (name, content)}, headers={"X-Client-Id": "office"})
         await wait_until_processed(api, response.json()["document_id"])
@@ -119,6 +121,8 @@ async def _drive_traffic(api: httpx.AsyncClient) -> None:
     assert (await api.post("/api/chat", json={**chat, "model": "tsa", "options": {"num_predict": 4}})).is_success
     assert (await api.post("/v1/chat/completions", json={**chat, "model": "bench-chat", "max_tokens": 4})).is_success
     assert (await api.post("/v1/embeddings", json={"model": "bench-embed", "input": "seal"})).is_success
+    web = {"query": f"XR-500 impeller clearance? {uuid.uuid4().hex[:4]}", "max_tokens": 8, "web_search": "always"}
+    assert (await api.post("/api/rag-chat", json=web)).json()["web"]["outcome"] in ("used", "no_results")
 
 
 async def _wait_for_scrapes(prometheus: httpx.AsyncClient, count: int) -> None:
@@ -133,6 +137,17 @@ async def _wait_for_scrapes(prometheus: httpx.AsyncClient, count: int) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError("Prometheus is not scraping the service")
+
+
+def web_search_through(settings, web):
+    """Web search against the local search endpoint and site: the page that answers, one on a refused
+    loopback address, and one that is not a web page."""
+    site_port = web.site.rsplit(":", 1)[1]
+    settings.web_search_provider, settings.web_search_url = "searxng", web.search_url
+    settings.web_fetch_allow_private = (f"127.0.0.1:{site_port}",)
+    web.search.results = [{"url": web.url(path), "title": path, "content": ""}
+                          for path in ("/xr500-impeller-clearance", "/to-loopback", "/datasheet.pdf")]
+    return settings
 
 
 @pytest.fixture
@@ -155,7 +170,7 @@ async def test_every_dashboard_query_returns_data_and_every_rule_evaluates(
     settings.ollama_instances = [engine.url for engine in fleet]
     settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
     settings.min_similarity, settings.health_interval_s = -1.0, 0.5
-    async with api_for(settings) as api:
+    async with local_web() as web, api_for(web_search_through(settings, web)) as api:
         prometheus = await prometheus_for(str(api.base_url.netloc.decode()))
         async with prometheus:
             await _wait_for_scrapes(prometheus, 2)
