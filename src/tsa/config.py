@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # host:port pairs fetched although they resolve to private or loopback addresses (an intranet site).
     web_fetch_allow_private: Annotated[tuple[str, ...], NoDecode] = ()
     web_cache_ttl: int = Field(default=86_400, gt=0)
+    # Cosine similarity to the question below which a web passage is not used.
+    web_min_similarity: float = Field(default=0.2, ge=-1.0, le=1.0)
     # How long after an answer its feedback is taken (the answer's record waits in Redis).
     feedback_window_s: int = Field(default=7 * 86400, ge=60)
 

@@ -194,7 +194,7 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
             stack.push_async_callback(web.aclose)
         rag = RagService(fleet, retriever, documents, caches, settings.chat_model, settings.min_similarity,
                          settings.grounding_policy, settings.context_neighbours, settings.query_rewrite,
-                         web, settings.web_search_default)
+                         web, settings.web_search_default, Collections(pool).web_settings)
         access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis),
                         PrincipalCache())
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
@@ -222,7 +222,8 @@ def build_web_search(settings: Settings, caches: Caches) -> WebSearch | None:
     fetcher = PageFetcher(settings.web_fetch_timeout_s, settings.web_fetch_max_bytes, settings.web_fetch_max_redirects,
                           frozenset(settings.web_fetch_allow_private))
     rules = DomainRules(settings.web_search_allow_domains, settings.web_search_block_domains)
-    options = WebSearchOptions(results=settings.web_search_results, pages=settings.web_fetch_pages)
+    options = WebSearchOptions(results=settings.web_search_results, pages=settings.web_fetch_pages,
+                               min_similarity=settings.web_min_similarity)
     return WebSearch(provider, fetcher, JsonLayer(caches.redis, "web", settings.web_cache_ttl), caches.embeddings,
                      rules, options)
 

@@ -158,11 +158,12 @@ WEB_SEARCH = Counter(
     "Web searches by provider and outcome: used (pages answered from), no_results (nothing found, or nothing "
     "readable), error (the provider failed or timed out), blocked (every result was on a refused domain).",
     ["provider", "outcome"])
-WEB_FALLBACK_REASONS = ("nothing_relevant", "always")
+WEB_FALLBACK_REASONS = ("nothing_relevant", "not_grounded", "always")
 WEB_FALLBACKS = Counter(
     "tsa_web_fallbacks_total",
     "Questions for which the web was searched, by reason: nothing_relevant (the manuals had nothing close; "
-    "web_search auto), always (asked for). Divided by tsa_rag_questions_total: the fallback rate.", ["reason"])
+    "web_search auto), not_grounded (the manuals' answer failed its grounding check or declined; auto), "
+    "always (asked for). Divided by tsa_rag_questions_total: the fallback rate.", ["reason"])
 WEB_FETCH_OUTCOMES = ("ok", "cached", "blocked", "too_large", "not_html", "redirects", "timeout", "error")
 WEB_PAGES = Counter("tsa_web_pages_total", "Web pages asked for, by outcome.", ["outcome"])
 WEB_FETCH_DURATION = Histogram(

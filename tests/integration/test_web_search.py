@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import metric_value, wait_until_processed
+from tests.integration.conftest import client_as, metric_value, new_user, wait_until_processed
 from tests.integration.web.sites import local_web
 from tsa.websearch.addresses import DomainRules
 from tsa.websearch.extract import main_text
@@ -155,3 +155,54 @@ async def test_the_second_identical_question_asks_the_provider_nothing(web_setti
         assert web.search.calls == 2 and third["cached"]["inference"] is False
         assert third["web"]["identity"] != second["web"]["identity"]
         assert web.url("/xr500-impeller-clearance") not in [s.get("url") for s in third["sources"]]
+
+
+async def test_a_collection_sets_its_own_mode_and_narrows_the_domains(web_settings, web, service_for):
+    """Questions confined to one collection follow its settings; its domain lists narrow the service's."""
+    web.search.results = (results(web, "/xr500-impeller-clearance", by_name=True)
+                          + results(web, "/garden-fountains"))
+    async with service_for(web_settings) as (container, admin):
+        default_id = await container.access.collections.id_of("default")
+        assert (await admin.patch(f"/api/collections/{default_id}", json={"everyone": "none"})).is_success
+        technician = await new_user(container, "viewer", grants={"pumps": "read"})
+        pumps = await container.access.collections.id_of("pumps")
+        changed = await admin.patch(f"/api/collections/{pumps}", json={"web_search": "never"})
+        assert changed.json()["web_search"] == "never"
+        async with client_as(admin, technician["headers"]) as viewer:
+            assert (await ask(viewer))["web"] is None and web.search.calls == 0
+            assert (await ask(viewer, web_search="auto"))["web"]["used"] is True  # the asker's word wins
+            await admin.patch(f"/api/collections/{pumps}", json={"web_search": "default",
+                                                                 "web_allow_domains": ["127.0.0.1"]})
+            answer = await ask(viewer, "XR-500 impeller nut torque after setting the clearance?")
+            assert answer["web"]["outcome"] in ("used", "no_results")
+            assert all(s["url"].startswith(web.site) for s in answer["sources"])
+        settings = (await admin.get("/api/collections")).json()["collections"]
+        assert [c for c in settings if c["id"] == pumps][0]["web_search"] is None
+        assert [c for c in settings if c["id"] == pumps][0]["web_allow_domains"] == ["127.0.0.1"]
+        bad = await admin.patch(f"/api/collections/{pumps}", json={"web_block_domains": ["not a domain!"]})
+        assert bad.status_code == 422
+
+
+async def test_auto_searches_after_a_manuals_answer_that_fails_its_check(bench_settings, web, api_for, sample_pdf):
+    """The manuals hold something close but the answer invents a value: in auto mode the web's answer
+    follows it, marked, with its sources after the manuals' and the grounding checked over both."""
+    site_port = web.site.rsplit(":", 1)[1]
+    bench_settings.web_search_provider, bench_settings.web_search_url = "searxng", web.search_url
+    bench_settings.web_fetch_allow_private = (f"127.0.0.1:{site_port}",)
+    bench_settings.web_min_similarity = -1.0  # benchmark vectors are random: let every passage count
+    web.search.results = results(web, "/xr500-impeller-clearance")
+    async with api_for(bench_settings) as api:
+        before = await metric_value(api, "tsa_web_fallbacks_total", reason="not_grounded")
+        uploaded = await api.post("/api/documents", files={"file": ("hf22-service-manual.pdf", sample_pdf,
+                                                                    "application/pdf")})
+        await wait_until_processed(api, uploaded.json()["document_id"])
+        grounded = await ask(api, "Casing bolts? Say: The manual lists the casing bolts [1]", max_tokens=40)
+        assert grounded["web"] is None and web.search.calls == 0  # a supported answer needs no web
+        answer = await ask(api, "Casing bolt torque? Say: They need 99 N·m [1]", max_tokens=40)
+        manual, _, from_web = answer["answer"].partition("\n\nFrom the web, not the manuals: ")
+        assert "99 N·m" in manual and from_web, answer["answer"]
+        kinds = [s["kind"] for s in answer["sources"]]
+        assert kinds == sorted(kinds) and kinds[0] == "manual" and kinds[-1] == "web"  # manuals first
+        assert [s["label"] for s in answer["sources"] if s["kind"] == "web"][0] == "W1"
+        assert answer["web"]["used"] is True and web.search.calls == 1
+        assert await metric_value(api, "tsa_web_fallbacks_total", reason="not_grounded") == before + 1

@@ -14,7 +14,7 @@ DEFAULT_COLLECTION = "default"
 _GRANTS = ("(SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', g.user_id, 'group_id', g.group_id,"
            " 'permission', g.permission) ORDER BY g.user_id, g.group_id), '[]') FROM collection_grants g"
            " WHERE g.collection_id = c.id) AS grants")
-_COLUMNS = ("c.id, c.name, c.everyone, c.created_at,"
+_COLUMNS = ("c.id, c.name, c.everyone, c.created_at, c.web_search, c.web_allow_domains, c.web_block_domains,"
             " (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS documents")
 
 
@@ -54,6 +54,12 @@ class Collections:
             raise NotFound(f"collection {collection_id} not found")
         return _json(row)
 
+    async def web_settings(self, collection_id: int) -> dict[str, Any] | None:
+        """A collection's own web search settings (None: it does not exist)."""
+        row = await self.pool.fetchrow("SELECT web_search, web_allow_domains, web_block_domains FROM collections"
+                                       " WHERE id = $1", collection_id)
+        return None if row is None else dict(row)
+
     async def all_ids(self) -> frozenset[int]:
         """Every collection: the scope of the local administrator (the CLI on its own store)."""
         return frozenset(r["id"] for r in await self.pool.fetch("SELECT id FROM collections"))
@@ -61,11 +67,20 @@ class Collections:
     async def id_of(self, name: str) -> int | None:
         return await self.pool.fetchval("SELECT id FROM collections WHERE name = $1", name)
 
-    async def update(self, collection_id: int, *, name: str | None, everyone: str | None) -> dict[str, Any]:
+    async def update(self, collection_id: int, *, name: str | None, everyone: str | None,
+                     web: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Change what is given; ``web`` may hold ``web_search`` ("default": the service's), and the
+        ``web_allow_domains`` / ``web_block_domains`` lists."""
+        web = web or {}
+        mode = web.get("web_search")
         try:
             found = await self.pool.fetchval(
-                "UPDATE collections SET name = coalesce($2, name), everyone = coalesce($3, everyone)"
-                " WHERE id = $1 RETURNING id", collection_id, name, everyone)
+                "UPDATE collections SET name = coalesce($2, name), everyone = coalesce($3, everyone),"
+                " web_search = CASE WHEN $4::text IS NULL THEN web_search WHEN $4 = 'default' THEN NULL ELSE $4 END,"
+                " web_allow_domains = coalesce($5, web_allow_domains),"
+                " web_block_domains = coalesce($6, web_block_domains)"
+                " WHERE id = $1 RETURNING id", collection_id, name, everyone, mode,
+                web.get("web_allow_domains"), web.get("web_block_domains"))
         except asyncpg.UniqueViolationError:
             raise Conflict(f"a collection named {name!r} already exists") from None
         if found is None:

@@ -31,6 +31,7 @@ IsoTime = Annotated[dt.datetime, BeforeValidator(_iso_time)]
 UserName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,64}$")]
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f/]+$")]
 RoleName = Literal["admin", "editor", "viewer"]
+DOMAIN = r"^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$"
 Permission = Literal["read", "edit"]
 
 
@@ -112,6 +113,13 @@ class CollectionCreate(StrictBody):
 class CollectionUpdate(StrictBody):
     name: Name | None = None
     everyone: Literal["none", "read", "edit"] | None = None
+    # Web search for questions confined to this collection ("default": the service's WEB_SEARCH_DEFAULT),
+    # and domains that narrow the service's own lists (README "Web search").
+    web_search: Literal["auto", "never", "always", "default"] | None = None
+    web_allow_domains: list[Annotated[Text, Field(pattern=DOMAIN, max_length=253)]] | None = Field(
+        default=None, max_length=200)
+    web_block_domains: list[Annotated[Text, Field(pattern=DOMAIN, max_length=253)]] | None = Field(
+        default=None, max_length=200)
 
 
 class GrantRequest(StrictBody):

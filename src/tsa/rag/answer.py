@@ -12,9 +12,19 @@ from typing import Any
 from tsa import metrics
 from tsa.fleet import ChatStream
 from tsa.rag.grounding import Grounding, annotated, check, extractive
-from tsa.rag.prompt import NO_CONTEXT_ANSWER, says_not_covered, web_citations_numbered
+from tsa.rag.prompt import NO_CONTEXT_ANSWER, WEB_ONLY_PREAMBLE, says_not_covered, web_citations_numbered
 
 Finished = Callable[["Answer | None"], Awaitable[None]]
+
+
+@dataclass
+class WebFollowUp:
+    """What the web adds after a manuals answer that failed its check or declined (auto mode)."""
+
+    sources: list[dict[str, Any]]
+    passages: list[str]
+    stream: ChatStream | None  # None: the web had nothing to add
+    web: dict[str, Any]
 
 
 def cacheable(text: str, done_reason: str | None, length_limit_requested: bool) -> bool:
@@ -53,6 +63,8 @@ class Answer:
     # Set just before the generation is opened, so first_token includes queueing and prompt evaluation.
     _generate_started: float = field(default_factory=time.perf_counter, repr=False)
     _on_finished: Finished | None = field(default=None, repr=False)
+    # Asked when the manuals' answer fails its grounding check or says they do not cover the question.
+    _web_after: Callable[[], Awaitable[WebFollowUp | None]] | None = field(default=None, repr=False)
     _begun: bool = field(default=False, repr=False)
 
     @classmethod
@@ -109,6 +121,10 @@ class Answer:
             outcome = "answered" if self.sources else "no_context"
             if self.grounding is None and self._stream is not None:
                 self._check()
+            if self._wants_the_web():
+                async with contextlib.aclosing(self._web_part()) as more:
+                    async for piece in more:
+                        yield piece
             if outcome == "answered" and self.grounding is not None:
                 metrics.RAG_GROUNDING.labels("replaced" if self.replaced else
                                              "supported" if self.grounding.supported else "unsupported").inc()
@@ -135,6 +151,32 @@ class Answer:
             if self._on_finished is not None:
                 finished, self._on_finished = self._on_finished, None
                 await finished(None)
+
+    def _wants_the_web(self) -> bool:
+        return (self._web_after is not None and self._stream is not None and self.policy != "extractive"
+                and self.grounding is not None
+                and (not self.grounding.supported or says_not_covered(self.text)))
+
+    async def _web_part(self) -> AsyncIterator[str]:
+        """The web's answer after the manuals' one, marked as such; grounding checked over both."""
+        assert self._web_after is not None
+        follow, self._web_after = await self._web_after(), None
+        if follow is None:
+            return
+        self.web = follow.web
+        if follow.stream is None:
+            return
+        manual_text = self.text
+        self._manual_passages = len(self._passages)
+        self.sources = [*self.sources, *follow.sources]
+        self._passages = [*self._passages, *follow.passages]
+        self._stream, self._preamble = follow.stream, "\n\n" + WEB_ONLY_PREAMBLE
+        self._generate_started = time.perf_counter()
+        async with contextlib.aclosing(self._generated()) as generated:
+            async for piece in generated:
+                yield piece
+        self.text = manual_text + self.text
+        self._check()
 
     def _check(self) -> None:
         started = time.perf_counter()

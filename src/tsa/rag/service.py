@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from tsa.cache.layers import record
 from tsa.errors import InvalidRequest, TSAError
 from tsa.fleet import Fleet
 from tsa.model_names import canonical_name
-from tsa.rag.answer import Answer, cacheable
+from tsa.rag.answer import Answer, WebFollowUp, cacheable
 from tsa.rag.context import assemble
 from tsa.rag.followups import Turn, acceptable, needs_rewrite, recent, rewrite_messages, rules_rewrite
 from tsa.rag.question_types import classify_question
@@ -23,6 +24,7 @@ from tsa.rag.hazards import hazard_level
 from tsa.rag.prompt import PROMPT_VERSION, build_messages, is_relevant, snippet, web_preamble
 from tsa.records import SearchHit
 from tsa.store import DocumentStore, HybridRetriever
+from tsa.websearch.addresses import DomainRules
 from tsa.websearch.service import WebFindings, WebPassage, WebSearch
 
 
@@ -50,6 +52,8 @@ class Question:
     history: tuple[Turn, ...] = ()
     # auto: search the web when the manuals have nothing close; always; never (README "Web search").
     web_search: str = "never"
+    # A collection's domain rules, on top of the service's (a question confined to that collection).
+    web_rules: DomainRules | None = None
 
 
 @dataclass
@@ -95,7 +99,8 @@ class RagService:
     def __init__(self, fleet: Fleet, retriever: HybridRetriever, documents: DocumentStore, caches: Caches,
                  chat_model: str, min_similarity: float, grounding_policy: str = "annotate",
                  assemble_context: bool = True, query_rewrite: str = "off", web: WebSearch | None = None,
-                 web_default: str = "auto") -> None:
+                 web_default: str = "auto",
+                 collection_web: Callable[[int], Awaitable[dict[str, Any] | None]] | None = None) -> None:
         self.fleet = fleet
         self.retriever = retriever
         self.documents = documents
@@ -106,6 +111,7 @@ class RagService:
         self.assemble_context = assemble_context
         self.query_rewrite = query_rewrite
         self.web, self.web_default = web, web_default
+        self.collection_web = collection_web or _no_collection_settings
 
     def _retrieval_parts(self, query: str, k: int, generation: str, collections: frozenset[int],
                          include_superseded: bool) -> dict[str, Any]:
@@ -242,20 +248,27 @@ class RagService:
             answer._on_finished = lambda done: self._remember(done, key, ticket, question, started)
         return answer
 
-    def web_mode(self, requested: str | None) -> str:
-        """The web search mode a question gets: as asked, else the default; never without a provider."""
+    async def web_policy(self, requested: str | None, collections: frozenset[int]
+                         ) -> tuple[str, DomainRules | None]:
+        """The web search mode a question gets and the collection's domain rules: as asked, else (for a
+        question confined to one collection) that collection's setting, else the service default;
+        never without a provider."""
         if self.web is None:
             if requested == "always":
                 raise InvalidRequest("web search is not configured on this service (WEB_SEARCH_PROVIDER)")
-            return "never"
-        return requested or self.web_default
+            return "never", None
+        own = await self.collection_web(next(iter(collections))) if len(collections) == 1 else None
+        rules = DomainRules(tuple(own["web_allow_domains"]), tuple(own["web_block_domains"])) if own else None
+        return requested or (own or {}).get("web_search") or self.web_default, rules
 
     def _web_parts(self, question: Question) -> dict[str, Any]:
         """What of the web search goes into an answer's cache key (nothing when it cannot be used)."""
         if self.web is None or question.web_search == "never":
             return {}
-        return {"web_search": question.web_search, "web_provider": self.web.provider.name,
-                "web_rules": [list(self.web.rules.allow), list(self.web.rules.block)]}
+        narrower = question.web_rules or DomainRules()
+        return {"web_search": question.web_search, "web_provider": self.web.provider.identity,
+                "web_rules": [list(self.web.rules.allow), list(self.web.rules.block), list(narrower.allow),
+                              list(narrower.block)]}
 
     async def _cached_answer(self, key: str, question: Question) -> dict[str, Any] | None:
         """A cached answer; one made from web pages only while the question still finds the same pages."""
@@ -270,7 +283,7 @@ class RagService:
         if self.web is None or question.web_search == "never" or (question.web_search == "auto" and hits):
             return None
         metrics.WEB_FALLBACKS.labels("always" if question.web_search == "always" else "nothing_relevant").inc()
-        return await self.web.find(question.query)
+        return await self.web.find(question.query, question.web_rules)
 
     async def _generate(self, question: Question, model: str, options: dict[str, Any], generation: str,
                         started: float) -> Answer:
@@ -289,10 +302,29 @@ class RagService:
         generate_started = time.perf_counter()
         messages = build_messages(question.query, hits, recent(list(question.history)), web)
         stream = await self.fleet.open_chat(model, messages, options)
-        return Answer(sources, model, stream.instance, retrieval.timings_ms, cached, policy=self.grounding_policy,
-                      web=summary, _question=question.query, _passages=[h.text for h in hits] + [p.text for p in web],
-                      _preamble=web_preamble(len(hits), len(web)), _manual_passages=len(hits) if web else None,
-                      _stream=stream, _started=started, _generate_started=generate_started)
+        answer = Answer(sources, model, stream.instance, retrieval.timings_ms, cached, policy=self.grounding_policy,
+                        web=summary, _question=question.query,
+                        _passages=[h.text for h in hits] + [p.text for p in web],
+                        _preamble=web_preamble(len(hits), len(web)), _manual_passages=len(hits) if web else None,
+                        _stream=stream, _started=started, _generate_started=generate_started)
+        if findings is None and self.web is not None and question.web_search == "auto":
+            answer._web_after = lambda: self._web_follow_up(question, model, options)
+        return answer
+
+    async def _web_follow_up(self, question: Question, model: str, options: dict[str, Any]) -> WebFollowUp | None:
+        """The manuals' answer failed its check or declined: what the web says, to stream after it."""
+        assert self.web is not None
+        metrics.WEB_FALLBACKS.labels("not_grounded").inc()
+        findings = await self.web.find(question.query, question.web_rules)
+        if not findings.passages:
+            return WebFollowUp([], [], None, web_summary(findings))
+        messages = build_messages(question.query, [], recent(list(question.history)), findings.passages)
+        try:
+            stream = await self.fleet.open_chat(model, messages, options)
+        except TSAError:  # the manuals' answer stands on its own
+            return WebFollowUp([], [], None, web_summary(findings))
+        return WebFollowUp([web_source(p, n) for n, p in enumerate(findings.passages, start=1)],
+                           [p.text for p in findings.passages], stream, web_summary(findings))
 
     async def _remember(self, answer: Answer | None, key: str, ticket: Ticket, question: Question,
                         started: float) -> None:
@@ -308,6 +340,10 @@ class RagService:
                                               tag=answer_tag(answer.instance))
         finally:
             await ticket.finish(payload)
+
+
+async def _no_collection_settings(collection_id: int) -> dict[str, Any] | None:
+    return None
 
 
 def answer_tag(instance: str | None) -> str | None:

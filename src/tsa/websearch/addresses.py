@@ -27,6 +27,20 @@ class DomainRules:
         return not self.allow or any(_within(host, d) for d in self.allow)
 
 
+    def and_(self, other: DomainRules) -> DomainRules | BothRules:
+        """These rules and ``other``'s at once (the service's and a collection's)."""
+        return self if not (other.allow or other.block) else BothRules(self, other)
+
+
+@dataclass(frozen=True)
+class BothRules:
+    first: DomainRules
+    second: DomainRules
+
+    def permits(self, url: str) -> bool:
+        return self.first.permits(url) and self.second.permits(url)
+
+
 def _within(host: str, domain: str) -> bool:
     domain = domain.lower().strip().lstrip(".").rstrip(".")
     return host == domain or host.endswith("." + domain)

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from tsa.websearch.addresses import DomainRules, fetchable_scheme, may_connect
+from tsa.websearch.addresses import BothRules, DomainRules, fetchable_scheme, may_connect
 
 READABLE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 
@@ -51,7 +51,7 @@ class PageFetcher:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def fetch(self, url: str, rules: DomainRules) -> Page:
+    async def fetch(self, url: str, rules: DomainRules | BothRules) -> Page:
         try:
             async with asyncio.timeout(self.timeout_s):
                 return await self._follow(url, rules)
@@ -60,7 +60,7 @@ class PageFetcher:
         except httpx.HTTPError as exc:
             raise FetchRefused("error", f"{url}: {type(exc).__name__}") from None
 
-    async def _follow(self, url: str, rules: DomainRules) -> Page:
+    async def _follow(self, url: str, rules: DomainRules | BothRules) -> Page:
         current = url
         for _ in range(self.max_redirects + 1):
             await self._check(current, rules)
@@ -78,7 +78,7 @@ class PageFetcher:
                 return Page(url, current, text, content_type, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         raise FetchRefused("redirects", f"{url} redirected more than {self.max_redirects} times")
 
-    async def _check(self, url: str, rules: DomainRules) -> None:
+    async def _check(self, url: str, rules: DomainRules | BothRules) -> None:
         if not fetchable_scheme(url):
             raise FetchRefused("blocked", f"{url}: only http and https are fetched")
         if not rules.permits(url):

@@ -14,7 +14,7 @@ import numpy as np
 
 from tsa import metrics
 from tsa.cache import EmbeddingCache, JsonLayer
-from tsa.websearch.addresses import DomainRules
+from tsa.websearch.addresses import BothRules, DomainRules
 from tsa.websearch.extract import main_text, passages
 from tsa.websearch.fetch import FetchRefused, PageFetcher
 from tsa.websearch.providers import SearchFailed, SearchProvider, SearchResult
@@ -97,23 +97,24 @@ class WebSearch:
         except SearchFailed:
             return None
 
-    async def find(self, query: str) -> WebFindings:
+    async def find(self, query: str, narrower: DomainRules | None = None) -> WebFindings:
+        """``narrower``: a collection's domain rules, applied on top of the service's."""
         started = time.perf_counter()
-        findings = await self._find(query)
+        findings = await self._find(query, self.rules.and_(narrower or DomainRules()))
         findings.timings_ms["web_ms"] = round((time.perf_counter() - started) * 1000, 2)
         metrics.WEB_SEARCH.labels(self.provider.name, findings.outcome).inc()
         return findings
 
-    async def _find(self, query: str) -> WebFindings:
+    async def _find(self, query: str, rules: DomainRules | BothRules) -> WebFindings:
         name = self.provider.name
         try:
             found = await self.results(query)
         except SearchFailed as exc:
             return WebFindings(name, "error", detail=str(exc))
-        permitted = [r for r in found if self.rules.permits(r.url)][: self.options.pages]
+        permitted = [r for r in found if rules.permits(r.url)][: self.options.pages]
         if not found or not permitted:
             return WebFindings(name, "no_results" if not found else "blocked", identity=results_identity(found))
-        pages = [p for p in await asyncio.gather(*(self._page(r) for r in permitted)) if p is not None]
+        pages = [p for p in await asyncio.gather(*(self._page(r, rules) for r in permitted)) if p is not None]
         candidates = [(page, text) for page in pages for text in passages(page["text"])[:PASSAGES_PER_PAGE]]
         if not candidates:
             return WebFindings(name, "no_results", identity=results_identity(found), detail="no readable page")
@@ -121,15 +122,18 @@ class WebSearch:
         chosen = best_passages(vectors[0], candidates, vectors[1:], self.options.passages, self.options.min_similarity)
         return WebFindings(name, "used" if chosen else "no_results", chosen, results_identity(found))
 
-    async def _page(self, result: SearchResult) -> dict[str, Any] | None:
+    async def _page(self, result: SearchResult, rules: DomainRules | BothRules) -> dict[str, Any] | None:
         """The page's title and main text (cached by URL); None when it cannot or may not be read."""
         key = self.cache.key({"page": result.url})
         if (cached := await self.cache.get(key)) is not None:
+            if not rules.permits(cached["url"]):  # redirected, when it was read, to a domain refused here
+                metrics.WEB_PAGES.labels("blocked").inc()
+                return None
             metrics.WEB_PAGES.labels("cached").inc()
             return cached
         started = time.perf_counter()
         try:
-            page = await self.fetcher.fetch(result.url, self.rules)
+            page = await self.fetcher.fetch(result.url, rules)
         except FetchRefused as exc:
             metrics.WEB_PAGES.labels(exc.outcome).inc()
             return None

@@ -100,9 +100,10 @@ async def open_chat(container: Container, principal: Principal, request: Request
     scope = await _scope(container, principal, model)
     question, history = conversation_of(messages)
     standalone, _ = await container.rag.standalone(question, history)
+    web_search, web_rules = await container.rag.web_policy(None, scope)
     answer = await container.rag.ask(Question(
         query=standalone, collections=scope, generation=request.state.corpus_generation,
         temperature=options.get("temperature", Question.temperature),
         max_tokens=options.get("num_predict", Question.max_tokens),
-        max_tokens_requested="num_predict" in options, history=tuple(history), web_search=container.rag.web_mode(None)))
+        max_tokens_requested="num_predict" in options, history=tuple(history), web_search=web_search, web_rules=web_rules))
     return ChatStream(answer.instance or "cache", _chunks(answer, model), answer.abandon)

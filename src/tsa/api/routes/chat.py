@@ -23,6 +23,7 @@ from tsa.container import Container
 from tsa.errors import TSAError
 from tsa.rag import Answer, Question
 from tsa.rag.followups import Turn
+from tsa.websearch.addresses import DomainRules
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -50,10 +51,10 @@ async def _turn(body: RagChatRequest, principal: Principal, container: Container
     return _Turn(body.conversation_id, standalone, how, tuple(history))
 
 
-def _question(body: RagChatRequest, principal: Principal, generation: str, turn: _Turn, web_search: str
-              ) -> Question:
+def _question(body: RagChatRequest, principal: Principal, generation: str, turn: _Turn,
+              web: tuple[str, DomainRules | None]) -> Question:
     return Question(query=turn.standalone, collections=principal.scope.readable, generation=generation,
-                    web_search=web_search,
+                    web_search=web[0], web_rules=web[1],
                     max_context_chunks=body.max_context_chunks, model=body.model,
                     temperature=body.temperature, max_tokens=body.max_tokens, use_cache=body.cache != "no-cache",
                     max_tokens_requested="max_tokens" in body.model_fields_set,
@@ -91,9 +92,9 @@ async def rag_chat(body: RagChatRequest, request: Request, container: ContainerD
     """Answer from the documents the caller may read. 404: the requested model is unknown."""
     # Retrieval and opening the generation happen before any byte is sent,
     # so an unknown model or a dead fleet still gets a proper status code.
-    web_search = container.rag.web_mode(body.web_search)
+    web = await container.rag.web_policy(body.web_search, principal.scope.readable)
     turn = await _turn(body, principal, container)
-    answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation, turn, web_search))
+    answer = await container.rag.ask(_question(body, principal, request.state.corpus_generation, turn, web))
     answer_id = uuid.uuid4()
     if body.stream:
         return SettledStreamingResponse(_events(answer, principal, turn, answer_id, lambda: _remember(

@@ -78,9 +78,15 @@ async def create_collection(body: CollectionCreate, request: Request, container:
 @router.patch("/api/collections/{collection_id}", responses=documented(400, 401, 403, 404, 409, 422, 429))
 async def update_collection(collection_id: Id, body: CollectionUpdate, request: Request, container: ContainerDep,
                             principal: Admin) -> dict[str, Any]:
-    collection = await container.access.collections.update(collection_id, name=body.name, everyone=body.everyone)
+    web = body.model_dump(include={"web_search", "web_allow_domains", "web_block_domains"}, exclude_none=True)
+    for key in ("web_allow_domains", "web_block_domains"):
+        if key in web:
+            web[key] = sorted({d.lower().strip(".") for d in web[key]})
+    collection = await container.access.collections.update(collection_id, name=body.name, everyone=body.everyone,
+                                                           web=web)
     await container.access.audit.record("collection.update", principal, target=collection["name"],
-                                        address=client_address(request), everyone=body.everyone, name=body.name)
+                                        address=client_address(request), everyone=body.everyone, name=body.name,
+                                        **web)
     return collection
 
 
