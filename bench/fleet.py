@@ -60,10 +60,11 @@ async def run_load(call: Call, requests: int, concurrency: int) -> tuple[list[fl
 
 # --- overhead ---------------------------------------------------------------------------------
 
-def start_tsa(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
+def start_tsa(home: Path, urls: list[str], max_concurrency: int = 8) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     env = {**os.environ, "TSA_HOME": str(home / "tsa"), "OLLAMA_INSTANCES": ",".join(urls),
-           "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat", "INSTANCE_MAX_CONCURRENCY": "8",
+           "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat",
+           "INSTANCE_MAX_CONCURRENCY": str(max_concurrency),
            "QUEUE_MAX_WAITING": "4096", **UNLIMITED}
     log = open(home / "tsa.log", "w")  # noqa: SIM115 - owned by the process
     process = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port), "--log-level", "warning"],
@@ -71,14 +72,19 @@ def start_tsa(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]
     return f"http://127.0.0.1:{port}", process
 
 
-def start_litellm(executable: str, home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
+LITELLM_KEY = "sk-bench-0123456789"
+
+
+def start_litellm(executable: str, home: Path, urls: list[str], name: str = "bench-embed",
+                  model: str = "ollama/bench-embed") -> tuple[str, subprocess.Popen[bytes]]:
+    """LiteLLM's proxy over ``urls`` (one deployment each, simple-shuffle), serving ``name`` as ``model``."""
     port = free_port()
     config = home / "litellm.yaml"
     deployments = "".join(
-        f"  - model_name: bench-embed\n    litellm_params:\n      model: ollama/bench-embed\n"
+        f"  - model_name: {name}\n    litellm_params:\n      model: {model}\n"
         f"      api_base: {url}\n" for url in urls)
     config.write_text(f"model_list:\n{deployments}router_settings:\n  routing_strategy: simple-shuffle\n")
-    env = {**os.environ, "LITELLM_MASTER_KEY": "sk-bench-0123456789", "LITELLM_LOG": "ERROR"}
+    env = {**os.environ, "LITELLM_MASTER_KEY": LITELLM_KEY, "LITELLM_LOG": "ERROR"}
     log = open(home / "litellm.log", "w")  # noqa: SIM115 - owned by the process
     process = subprocess.Popen([executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
                                env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -129,7 +135,7 @@ async def overhead(home: Path, litellm: str | None, requests: int) -> str:
             if lite_url:
                 paths["LiteLLM proxy, /v1/embeddings"] = lambda: _ok(http.post(
                     f"{lite_url}/v1/embeddings", json={"model": "bench-embed", "input": body["input"]},
-                    headers={"Authorization": "Bearer sk-bench-0123456789"}))
+                    headers={"Authorization": f"Bearer {LITELLM_KEY}"}))
             for concurrency in (1, 10, 50):
                 direct_p50 = direct_p99 = 0.0
                 for name, call in paths.items():

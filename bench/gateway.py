@@ -32,13 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
-from bench.common import UNLIMITED, free_port, summary_ms, table
+from bench.common import free_port, summary_ms, table
+from bench.fleet import LITELLM_KEY, start_litellm, start_tsa, wait_http
 from bench.raw_http import Connection, HTTPFailure, Reply
 from tsa.runtime.children import stop
 
-LITELLM_KEY = "sk-bench-0123456789"
 MESSAGES = [{"role": "user", "content": "What torque do the pump casing bolts need?"}]
 
 
@@ -60,17 +58,6 @@ def start_backend(home: Path, n: int) -> tuple[str, subprocess.Popen[bytes]]:
     return f"http://127.0.0.1:{port}", process
 
 
-def start_tsa(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    env = {**os.environ, "TSA_HOME": str(home / "tsa"), "OLLAMA_INSTANCES": ",".join(urls),
-           "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat", "INSTANCE_MAX_CONCURRENCY": "64",
-           "QUEUE_MAX_WAITING": "4096", **UNLIMITED}
-    log = open(home / "tsa.log", "w")  # noqa: SIM115 - owned by the process
-    process = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port), "--log-level", "warning"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    return f"http://127.0.0.1:{port}", process
-
-
 def start_min_proxy(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     log = open(home / "min-proxy.log", "w")  # noqa: SIM115 - owned by the process
@@ -78,33 +65,6 @@ def start_min_proxy(home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[
     process = subprocess.Popen([sys.executable, "-m", "bench.min_proxy", "--port", str(port), *backends],
                                stdout=log, stderr=subprocess.STDOUT)
     return f"http://127.0.0.1:{port}", process
-
-
-def start_litellm(executable: str, home: Path, urls: list[str]) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    config = home / "litellm.yaml"
-    deployments = "".join(
-        f"  - model_name: bench-chat\n    litellm_params:\n      model: ollama_chat/bench-chat\n"
-        f"      api_base: {url}\n" for url in urls)
-    config.write_text(f"model_list:\n{deployments}router_settings:\n  routing_strategy: simple-shuffle\n")
-    env = {**os.environ, "LITELLM_MASTER_KEY": LITELLM_KEY, "LITELLM_LOG": "ERROR"}
-    log = open(home / "litellm.log", "w")  # noqa: SIM115 - owned by the process
-    process = subprocess.Popen([executable, "--config", str(config), "--port", str(port), "--num_workers", "1"],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    return f"http://127.0.0.1:{port}", process
-
-
-async def wait_http(url: str, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    async with httpx.AsyncClient(timeout=2) as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get(url)).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up")
 
 
 class Pool:
@@ -223,12 +183,13 @@ async def measure(home: Path, litellm_executable: str | None, requests: int) -> 
     started = [start_backend(home, n) for n in range(2)]
     backends = [url for url, _ in started]
     processes = [p for _, p in started]
-    tsa_url, tsa_process = start_tsa(home, backends)
+    tsa_url, tsa_process = start_tsa(home, backends, max_concurrency=64)
     floor_url, floor_process = start_min_proxy(home, backends)
     processes += [tsa_process, floor_process]
     lite_url = None
     if litellm_executable:
-        lite_url, lite_process = start_litellm(litellm_executable, home, backends)
+        lite_url, lite_process = start_litellm(litellm_executable, home, backends, "bench-chat",
+                                               "ollama_chat/bench-chat")
         processes.append(lite_process)
     tables = []
     try:

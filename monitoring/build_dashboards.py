@@ -264,6 +264,10 @@ def health() -> dict[str, Any]:
                [q("tsa_dependency_up", "{{dependency}} @ {{instance}}")], mappings=UP_DOWN),
          Panel("Cache errors and bypasses per second", "Bypassed: Redis unavailable (breaker open) or no-cache.",
                [q(rate("tsa_cache_events_total", 'event=~"error|bypassed"', "layer, event"), "{{layer}} {{event}}")])],
+        [Panel("Embedded servers restarted", "Embedded engine, Redis or PostgreSQL found dead and started again "
+               "by `tsa serve` (failed: tried again after a back-off), in the selected time range.",
+               [q(f"sum by (service, outcome) (increase(tsa_embedded_restarts_total[{RANGE}]))",
+                  "{{service}} {{outcome}}")], width=24)],
     ])
 
 

@@ -86,6 +86,7 @@ class BackendUnavailable(TSAError):
     """No LLM instance could serve the call (down, refused, timed out, busy)."""
 
     code, status = "backend_unavailable", 503
+    retry_after_s = 2  # health probes and restarts bring instances back within seconds
 
     def __init__(self, message: str, reason: str = "connect") -> None:
         super().__init__(message)
@@ -113,6 +114,17 @@ class FleetSaturated(TSAError):
     code, status = "fleet_saturated", 503
 
     def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class DatabaseUnavailable(TSAError):
+    """PostgreSQL cannot be reached (down, restarting, refusing connections)."""
+
+    code, status = "database_unavailable", 503
+
+    def __init__(self, message: str = "the database is unavailable; try again shortly", retry_after_s: int = 2
+                 ) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 

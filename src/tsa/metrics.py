@@ -151,6 +151,13 @@ FLEET_HEDGE_WINNERS = ("hedge", "primary")
 FLEET_HEDGES = Counter("tsa_fleet_hedges_total", "Hedged embedding calls by winner (hedge, primary).", ["winner"])
 FLEET_PANIC_ROUTES = Counter("tsa_fleet_panic_routes_total", "Calls routed while no instance was healthy.")
 
+# The embedded servers `tsa serve` supervises (README "Operations").
+EMBEDDED_SERVICES = ("engine", "redis", "postgres")
+EMBEDDED_RESTARTS = Counter(
+    "tsa_embedded_restarts_total",
+    "Embedded servers found dead and started again by `tsa serve`, by service (engine, redis, postgres) and "
+    "outcome (ok, failed: tried again after a back-off).", ["service", "outcome"])
+
 # Web search fallback (README "Web search").
 WEB_SEARCH_OUTCOMES = ("used", "no_results", "error", "blocked")
 WEB_SEARCH = Counter(
@@ -213,6 +220,9 @@ def _zero_known_labels() -> None:
         FLEET_HEDGES.labels(winner)
     for kind in FLEET_KINDS:
         FLEET_RETRIES.labels(kind)
+    for service in EMBEDDED_SERVICES:
+        for outcome in ("ok", "failed"):
+            EMBEDDED_RESTARTS.labels(service, outcome)
     for reason in WEB_FALLBACK_REASONS:
         WEB_FALLBACKS.labels(reason)
     for outcome in WEB_FETCH_OUTCOMES:

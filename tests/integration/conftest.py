@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import contextlib
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -14,14 +13,14 @@ from dataclasses import dataclass
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.serving import served_asgi
 from tsa.api import create_app
 from tsa.config import Settings
 from tsa.container import Container, open_container
 from tsa.runtime import EmbeddedServices, Endpoints
-from tsa.runtime.children import free_port, stop
+from tsa.runtime.children import stop
 from tsa.runtime.engine_process import start_engine
 
 pytestmark = pytest.mark.integration
@@ -92,22 +91,10 @@ async def serve_api(container: Container, headers: dict[str, str] | None = None
     The client signs in as a fresh admin unless given other ``headers`` (``{}``: anonymous)."""
     if headers is None:
         headers = (await new_user(container, "admin"))["headers"]
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with served_asgi(create_app(container=container), lifespan="on") as port:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120,
                                      headers=headers) as client:
             yield client
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A dead LLM instance: failover when another answers, a clear 503 when none does."""
+"""A dead LLM instance: failover when another answers, a clear 503 when none does; the same for the
+database."""
 
 from __future__ import annotations
 
@@ -30,8 +31,21 @@ async def test_no_instance_means_503_and_not_ready(settings, api_for):
         # no-cache: the query's embedding may be cached from another test, and would answer.
         response = await api.post("/api/search", json={"query": "seal", "cache": "no-cache"})
         assert response.status_code == 503 and response.json()["error"]["code"] == "backend_unavailable"
+        assert int(response.headers["retry-after"]) >= 1
         ready = await api.get("/ready")
         assert ready.status_code == 503 and not ready.json()["checks"]["llm"]["ok"]
         assert ready.json()["checks"]["postgres"]["ok"] and ready.json()["checks"]["redis"]["ok"]
         health = await api.get("/health")
         assert health.status_code == 200
+
+
+async def test_an_unreachable_database_is_a_503_with_retry_after_never_a_500(service_for, settings):
+    async with service_for(settings) as (container, api):
+        assert (await api.get("/api/documents")).status_code == 200
+        await container.pool.close()  # as when PostgreSQL goes away: every query fails to get a connection
+        for method, path, body in (("GET", "/api/documents", None), ("POST", "/api/search", {"query": "seal"}),
+                                   ("POST", "/api/rag-chat", {"query": "seal"})):
+            response = await api.request(method, path, json=body)
+            assert response.status_code == 503, (path, response.text)
+            assert response.json()["error"]["code"] == "database_unavailable"
+            assert response.headers["retry-after"] == "2"

@@ -101,3 +101,14 @@ def test_web_search_settings_are_checked_at_start_up():
     assert settings.web_search_allow_domains == ("grundfos.com", "wilo.com")
     assert settings.web_fetch_allow_private == ("wiki:80",)
     assert Settings().web_search_provider == "none"
+
+
+def test_only_the_passages_sharing_most_of_the_questions_words_are_embedded():
+    from tsa.websearch.service import likeliest
+
+    page = {"url": "https://a.example/"}
+    texts = ["Buy garden furniture now.", "The impeller clearance of the XR-500 is 0.35 mm.",
+             "Impeller history.", "Clearance of garden gates.", "Shipping and returns."]
+    chosen = likeliest("What is the XR-500 impeller clearance?", [(page, t) for t in texts], 2)
+    assert [t for _, t in chosen] == [texts[1], texts[2]]  # a tie goes to the earlier passage
+    assert len(likeliest("anything", [(page, t) for t in texts], 10)) == 5

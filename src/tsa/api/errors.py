@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from tsa.access import Principal
-from tsa.errors import (BackendError, BackendUnavailable, FleetSaturated, RangeNotSatisfiable, TSAError,
+from tsa.store.pool import DATABASE_DOWN, database_down
+from tsa.errors import (BackendError, BackendUnavailable, DatabaseUnavailable, FleetSaturated, RangeNotSatisfiable, TSAError,
                         Unauthorized)
 
 log = logging.getLogger(__name__)
@@ -101,8 +102,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
+    async def _database_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_down(exc):  # a dependency away, not a bug: say so, and when to come back
+            log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+            return await _service_error(request, DatabaseUnavailable())
+        return await _unexpected(request, exc)
+
+    # Handled here rather than by the catch-all, which re-raises after answering (a logged crash).
+    for kind in (OSError, *DATABASE_DOWN):
+        app.add_exception_handler(kind, _database_or_unexpected)  # type: ignore[arg-type]
+
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return JSONResponse(error_body("internal_error", "an unexpected error occurred; it has been logged"),
                             status_code=500)

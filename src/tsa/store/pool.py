@@ -17,3 +17,22 @@ async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 1
 def vector_literal(vector: list[float]) -> str:
     """pgvector's text form; passed as ``$n::text::vector`` so no client codec is needed."""
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+DATABASE_DOWN = (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError,
+                  asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.InterfaceError)
+
+
+def database_down(exc: BaseException) -> bool:
+    """Does ``exc`` mean PostgreSQL is unreachable (rather than a bug)? asyncpg's connection errors, and
+    a refused or missing socket met while asyncpg was connecting."""
+    if isinstance(exc, DATABASE_DOWN):
+        return True
+    if not isinstance(exc, OSError):
+        return False
+    frame = exc.__traceback__
+    while frame is not None:
+        if "/asyncpg/" in frame.tb_frame.f_code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -20,6 +21,10 @@ from tsa.websearch.fetch import FetchRefused, PageFetcher
 from tsa.websearch.providers import SearchFailed, SearchProvider, SearchResult
 
 PASSAGES_PER_PAGE = 12  # a long article's later passages rarely answer better than its first dozen
+# Passages embedded per question: the ones sharing most words with it. Embedding every passage of
+# five pages took 1.5 s of the local model's time (bench.web_search); the best rarely lies past these.
+EMBEDDED_PASSAGES = 10
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]+")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,18 @@ class WebSearchOptions:
 
 def results_identity(results: list[SearchResult]) -> str:
     return hashlib.sha256("\n".join(r.url for r in results).encode()).hexdigest()[:32]
+
+
+def likeliest(question: str, candidates: list[tuple[dict[str, Any], str]], count: int
+              ) -> list[tuple[dict[str, Any], str]]:
+    """The ``count`` passages sharing most of the question's words (each word counted once per passage,
+    weighted by how rare it is among the passages), in their original order among equals."""
+    words = set(_WORD.findall(question.lower()))
+    bags = [set(_WORD.findall(text.lower())) & words for _, text in candidates]
+    rarity = {w: 1.0 / (1 + sum(w in bag for bag in bags)) for w in words}
+    scores = [sum(rarity[w] for w in bag) for bag in bags]
+    order = sorted(range(len(candidates)), key=lambda n: -scores[n])[:count]
+    return [candidates[n] for n in sorted(order)]
 
 
 def best_passages(question: list[float], candidates: list[tuple[dict[str, Any], str]], vectors: list[list[float]],
@@ -118,6 +135,7 @@ class WebSearch:
         candidates = [(page, text) for page in pages for text in passages(page["text"])[:PASSAGES_PER_PAGE]]
         if not candidates:
             return WebFindings(name, "no_results", identity=results_identity(found), detail="no readable page")
+        candidates = likeliest(query, candidates, EMBEDDED_PASSAGES)
         vectors, _ = await self.embeddings.lookup([query] + [text for _, text in candidates])
         chosen = best_passages(vectors[0], candidates, vectors[1:], self.options.passages, self.options.min_similarity)
         return WebFindings(name, "used" if chosen else "no_results", chosen, results_identity(found))

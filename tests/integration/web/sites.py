@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import uvicorn
-
-from tsa.runtime.children import free_port
+from tests.serving import served_asgi
 
 CHROME = """<header><nav><a href="/">Home</a> | <a href="/products">Products</a> | <a href="/support">Support</a> |
 <a href="/careers">Careers</a> | <a href="/login">Customer login</a></nav></header>
@@ -145,28 +143,12 @@ def _secret_app(reads: list[str]) -> Callable[..., Awaitable[None]]:
 
 
 @contextlib.asynccontextmanager
-async def _served(app: Callable[..., Awaitable[None]]) -> AsyncIterator[int]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        server.force_exit = True  # the slow handlers must not hold the test up
-        await task
-
-
-@contextlib.asynccontextmanager
 async def local_web() -> AsyncIterator[LocalWeb]:
     search, reads, shared = Search(), [], {}
-    async with _served(_search_app(search)) as search_port, _served(_site(shared)) as site_port, \
-            _served(_secret_app(reads)) as secret_port:
+    # force_exit: the slow pages and searches must not hold the test up.
+    async with served_asgi(_search_app(search), force_exit=True) as search_port, \
+            served_asgi(_site(shared), force_exit=True) as site_port, \
+            served_asgi(_secret_app(reads), force_exit=True) as secret_port:
         shared["loopback"] = f"http://127.0.0.1:{secret_port}"
         yield LocalWeb(f"http://127.0.0.1:{search_port}", f"http://127.0.0.1:{site_port}",
                        f"http://localhost:{site_port}", shared["loopback"], search, reads)
