@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import client_as, metric_value, new_user, wait_until_processed
-from tests.integration.web.sites import local_web
+from tests.integration.web.sites import BRAVE_TOKEN, local_web
 from tsa.websearch.addresses import DomainRules
 from tsa.websearch.extract import main_text
 from tsa.websearch.fetch import FetchRefused, PageFetcher
@@ -206,3 +206,17 @@ async def test_auto_searches_after_a_manuals_answer_that_fails_its_check(bench_s
         assert [s["label"] for s in answer["sources"] if s["kind"] == "web"][0] == "W1"
         assert answer["web"]["used"] is True and web.search.calls == 1
         assert await metric_value(api, "tsa_web_fallbacks_total", reason="not_grounded") == before + 1
+
+
+async def test_brave_search_answers_the_same_way(web_settings, web, api_for):
+    web_settings.web_search_provider, web_settings.web_search_api_key = "brave", BRAVE_TOKEN
+    web_settings.web_search_url = f"{web.search_url}/res/v1/web/search"
+    web.search.results = results(web, "/xr500-impeller-clearance")
+    async with api_for(web_settings) as api:
+        answer = await ask(api)
+        assert answer["web"]["provider"] == "brave" and answer["web"]["used"] is True
+        assert answer["sources"][0]["url"] == web.url("/xr500-impeller-clearance")
+    web_settings.web_search_api_key = "wrong"
+    async with api_for(web_settings) as api:
+        refused = await ask(api, "XR-500 impeller nut torque?")
+        assert refused["web"]["outcome"] == "error" and refused["sources"] == []

@@ -49,6 +49,9 @@ LONG = page("The history of centrifugal pumps", "".join(
     for n in range(200)))
 
 
+BRAVE_TOKEN = "brave-test-token"
+
+
 @dataclass
 class Search:
     """What the search endpoint answers, and how often it was asked."""
@@ -116,6 +119,16 @@ def _site(web: dict[str, Any]) -> Callable[..., Awaitable[None]]:
 def _search_app(search: Search) -> Callable[..., Awaitable[None]]:
     async def app(scope: dict[str, Any], receive: Any, send: Send) -> None:
         if scope["type"] != "http":
+            return
+        if scope["path"] == "/res/v1/web/search":  # Brave Search's shape, behind its token
+            token = dict(scope["headers"]).get(b"x-subscription-token")
+            if token != BRAVE_TOKEN.encode():
+                await _respond(send, 401, b'{"error": "bad token"}', "application/json")
+                return
+            search.calls += 1
+            results = [{"url": r["url"], "title": r["title"], "description": r["content"]} for r in search.results]
+            await _respond(send, 200, json.dumps({"type": "search", "web": {"results": results}}).encode(),
+                           "application/json")
             return
         if scope["path"] != "/search":
             await _respond(send, 404, b"")
