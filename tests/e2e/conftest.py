@@ -41,3 +41,20 @@ def processes_using(home: Path) -> list[str]:
         if str(home) in cmdline:
             found.append(cmdline)
     return found
+
+
+def serve_seeded(tmp_path: Path, env: dict[str, str], seed_name: str, seed_text: str
+                 ) -> tuple[str, subprocess.Popen[bytes], Path]:
+    """``tsa serve`` on a free port with one seed document queued (``--ingest``): its URL, process and log."""
+    from tsa.runtime.children import free_port
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    seed = tmp_path / "seed" / seed_name
+    seed.parent.mkdir()
+    seed.write_text(seed_text)
+    with open(log, "w") as output:
+        server = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port),
+                                   "--ingest", str(seed.parent)], env=env,
+                                  stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return f"http://127.0.0.1:{port}", server, log

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,9 +13,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.conftest import processes_using
+from tests.e2e.conftest import processes_using, serve_seeded
 from tests.serving import wait_ready
-from tsa.runtime.children import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -47,17 +45,8 @@ def _until_healed(http: httpx.Client, seconds: float = 120) -> list[httpx.Respon
 
 
 def test_killed_engine_redis_and_postgres_are_restarted_and_the_service_answers(home, user_env, tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    seed = tmp_path / "seed" / "pump.md"
-    seed.parent.mkdir()
-    seed.write_text("# Pump P-7\n\n## Torques\n\nThe impeller nut needs 40 N·m.\n")
-    env = {**user_env, "HEALTH_INTERVAL_S": "1"}
-    with open(log, "w") as output:
-        server = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port),
-                                   "--ingest", str(seed.parent)], env=env,
-                                  stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base, server, log = serve_seeded(tmp_path, {**user_env, "HEALTH_INTERVAL_S": "1"}, "pump.md",
+                                     "# Pump P-7\n\n## Torques\n\nThe impeller nut needs 40 N·m.\n")
     try:
         wait_ready(base, server, log)
         key = (home / "admin.key").read_text().strip()

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import io
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 from pypdf import PdfReader
 
-from tests.e2e.conftest import processes_using, tsa
+from tests.e2e.conftest import processes_using, serve_seeded, tsa
 from tests.serving import wait_ready
 from tsa.runtime.children import free_port
 
@@ -25,16 +23,8 @@ def _page_with(pdf: bytes, text: str) -> int:
 
 
 def test_serve_upload_ask_cites_the_page_and_stops_cleanly(home, user_env, sample_pdf, tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    seed = tmp_path / "seed" / "dryer.md"
-    seed.parent.mkdir()
-    seed.write_text("# Dryer DR-4\n\n## Alarms\n\nAlarm A-05 means the dew point is too high.\n")
-    with open(log, "w") as output:
-        server = subprocess.Popen([sys.executable, "-m", "tsa", "serve", "--port", str(port),
-                                   "--ingest", str(seed.parent)], env=user_env,
-                                  stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base, server, log = serve_seeded(tmp_path, user_env, "dryer.md",
+                                     "# Dryer DR-4\n\n## Alarms\n\nAlarm A-05 means the dew point is too high.\n")
     try:
         wait_ready(base, server, log)
         second = tsa("serve", "--port", str(free_port()), env=user_env, timeout=60)
