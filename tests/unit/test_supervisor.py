@@ -49,5 +49,6 @@ def test_database_connection_failures_are_told_apart_from_bugs():
 
     assert database_down(asyncpg.CannotConnectNowError("the database system is starting up"))
     assert database_down(asyncpg.ConnectionDoesNotExistError("connection was closed"))
+    assert database_down(asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"))
     assert not database_down(ValueError("bad"))
     assert not database_down(ConnectionRefusedError("not from asyncpg"))  # no asyncpg frame in its traceback

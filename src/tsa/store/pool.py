@@ -19,8 +19,11 @@ def vector_literal(vector: list[float]) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
+# InternalClientError ("cannot switch to state …") is what a pooled connection whose server died in
+# the middle of an operation raises on its next use (seen in bench.soak when PostgreSQL was killed).
 DATABASE_DOWN = (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError,
-                  asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.InterfaceError)
+                 asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.InterfaceError,
+                 asyncpg.InternalClientError)
 
 
 def database_down(exc: BaseException) -> bool:
