@@ -76,6 +76,7 @@ class Outcome:
     sources: list[str] = field(default_factory=list)
     sent_at: float = 0.0
     detail: str = ""  # the body of an error answer, for the report
+    repeat: bool = False  # the same question was asked before in this run
 
 
 @dataclass
@@ -177,13 +178,14 @@ class Load:
                 body = {"query": "And how often is it checked?", "max_tokens": 16,
                         "conversation_id": f"user-{user}"}
                 kind = "follow-up"
+            repeat = kind is None and n in self.asked
             self.asked.add(n)
             status, first, done, retry = await sse_answer(self.http, headers, body)
             if kind is None:
                 kind = "cached" if done.get("cached", {}).get("inference") else "uncached"
             self.record(Outcome(phase, kind, status, time.perf_counter() - started, first, retry,
                                 [s.get("document_id", "") for s in done.get("sources", [])], sent,
-                                done.get("error", "")))
+                                done.get("error", ""), repeat))
         except httpx.HTTPError as exc:
             self.record(Outcome(phase, "transport", 0, time.perf_counter() - started, sent_at=sent))
             self.run.faults.append(f"{self.run.now():6.1f} s  client error {type(exc).__name__}")
@@ -388,14 +390,17 @@ def report(run: Run, mix: Mix) -> str:
         layers = run.cache.get(phase, {})
         cache_rows.append([phase, *(f"{_rate(layers.get(layer, {})):.1%}" for layer in ("embedding", "chunks",
                                                                                          "inference"))])
-    repeated = [o for o in run.outcomes if o.kind in ("cached", "uncached") and o.status == 200]
+    answered = [o for o in run.outcomes if o.kind in ("cached", "uncached") and o.status == 200]
+    repeated = [o for o in answered if o.repeat]
     out = [table(["phase", "s", "offered/s", "answered/s", "cached n", "cached p50", "p95", "p99",
                   "uncached first token p50", "p95", "p99", "uncached total p50", "p95", "p99",
                   "search p50", "p95", "p99"], rows),
            table(["phase", "statuses (0: no response)", "5xx without Retry-After"], status_rows),
            table(["phase", "embedding hit rate", "chunks hit rate", "answer hit rate"], cache_rows),
-           f"Questions answered from the answer cache: {sum(o.kind == 'cached' for o in repeated)} of "
-           f"{len(repeated)} ({sum(o.kind == 'cached' for o in repeated) / max(1, len(repeated)):.1%})."]
+           f"Questions answered from the answer cache: {sum(o.kind == 'cached' for o in answered)} of "
+           f"{len(answered)} ({sum(o.kind == 'cached' for o in answered) / max(1, len(answered)):.1%}); "
+           f"of the questions asked before in the run (the repeated share, {len(repeated) / max(1, len(answered)):.1%} "
+           f"of the mix): {sum(o.kind == 'cached' for o in repeated) / max(1, len(repeated)):.1%}."]
     failures = [o for o in run.outcomes if o.status >= 500 and not (o.status == 503 and o.retry_after)]
     if failures:
         out.append("Server errors without Retry-After:\n\n" + "\n".join(

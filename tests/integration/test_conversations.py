@@ -57,3 +57,25 @@ async def test_a_follow_up_keeps_its_context_and_the_turns_are_kept(container, a
     assert (await api.get("/api/conversations/van-7:job-12")).status_code == 404
     bad = await api.post("/api/rag-chat", json={"query": "x", "conversation_id": "a/b"})
     assert bad.status_code == 422
+
+
+async def test_an_answer_still_goes_out_when_the_database_goes_away_before_its_turn_is_kept(
+        bench_settings, service_for, monkeypatch):
+    """The database disappearing between answering and keeping the turn loses the record, not the
+    answer: the stream still ends with ``done`` (``recorded: false``), the JSON form is still a 200."""
+    import asyncpg
+
+    from tests.integration.conftest import sse_events
+
+    async with service_for(bench_settings) as (container, api):
+        async def gone(*args, **kwargs):
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+        monkeypatch.setattr(container.conversations, "append", gone)
+        body = {"query": "What is the casing bolt torque?", "max_tokens": 4, "conversation_id": "van-1"}
+        whole = await api.post("/api/rag-chat", json=body)
+        assert whole.status_code == 200 and whole.json()["recorded"] is False and whole.json()["answer"]
+        events = await sse_events(api, "POST", "/api/rag-chat", json={**body, "stream": True, "cache": "no-cache"})
+        assert events[-1][0] == "done" and events[-1][1]["recorded"] is False
+        monkeypatch.undo()
+        assert (await api.post("/api/rag-chat", json=body)).json()["recorded"] is True

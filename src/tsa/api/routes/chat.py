@@ -21,6 +21,7 @@ from tsa.api.sse import sse_event
 from tsa.api.streaming import SettledStreamingResponse
 from tsa.container import Container
 from tsa.errors import TSAError
+from tsa.store.pool import database_down
 from tsa.rag import Answer, Question
 from tsa.rag.followups import Turn
 from tsa.websearch.addresses import DomainRules
@@ -62,8 +63,22 @@ def _question(body: RagChatRequest, principal: Principal, generation: str, turn:
 
 
 async def _remember(container: Container, principal: Principal, body: RagChatRequest, turn: _Turn,
-                    answer: Answer, answer_id: uuid.UUID) -> None:
-    """Keep what was answered: for feedback (a while, in Redis), and as a turn of its conversation."""
+                    answer: Answer, answer_id: uuid.UUID) -> bool:
+    """Keep what was answered: for feedback (a while, in Redis), and as a turn of its conversation.
+    False when the database went away meanwhile: the answer still goes out, only its record is lost."""
+    try:
+        await _record(container, principal, body, turn, answer, answer_id)
+    except Exception as exc:
+        if not database_down(exc):
+            raise
+        log.warning("answer %s delivered but not recorded: the database is unavailable (%s)", answer_id,
+                    type(exc).__name__)
+        return False
+    return True
+
+
+async def _record(container: Container, principal: Principal, body: RagChatRequest, turn: _Turn,
+                  answer: Answer, answer_id: uuid.UUID) -> None:
     await container.answer_records.remember(answer_id, {
         "question": body.query, "answer": answer.text, "sources": answer.sources, "model": answer.model,
         "grounding": answer.grounding.as_json() if answer.grounding else None, "user_id": principal.user_id})
@@ -104,13 +119,13 @@ async def rag_chat(body: RagChatRequest, request: Request, container: ContainerD
     async with contextlib.aclosing(answer.pieces()) as pieces:
         async for _ in pieces:
             pass
-    await _remember(container, principal, body, turn, answer, answer_id)
+    recorded = await _remember(container, principal, body, turn, answer, answer_id)
     # plain JSON types: skip FastAPI's encoder
-    return JSONResponse({**answer.metadata(), **turn.json(), "answer_id": str(answer_id)})
+    return JSONResponse({**answer.metadata(), **turn.json(), "answer_id": str(answer_id), "recorded": recorded})
 
 
 async def _events(answer: Answer, principal: Principal, turn: _Turn, answer_id: uuid.UUID,
-                  remember: Callable[[], Awaitable[None]]) -> AsyncIterator[bytes]:
+                  remember: Callable[[], Awaitable[bool]]) -> AsyncIterator[bytes]:
     yield sse_event("sources", {"sources": answer.sources})
     try:
         # If the client goes away, closing the pieces cancels the upstream generation at once.
@@ -125,5 +140,5 @@ async def _events(answer: Answer, principal: Principal, turn: _Turn, answer_id: 
         yield sse_event("error", {"code": "internal_error",
                                   "message": "an unexpected error occurred; it has been logged"})
         return
-    await remember()
-    yield sse_event("done", {**answer.metadata(), **turn.json(), "answer_id": str(answer_id)})
+    recorded = await remember()
+    yield sse_event("done", {**answer.metadata(), **turn.json(), "answer_id": str(answer_id), "recorded": recorded})
