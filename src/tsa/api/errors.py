@@ -12,9 +12,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from tsa.access import Principal
+from tsa.errors import (BackendError, BackendUnavailable, DatabaseUnavailable, FleetSaturated, RangeNotSatisfiable,
+                        TSAError, Unauthorized)
 from tsa.store.pool import DATABASE_DOWN, database_down
-from tsa.errors import (BackendError, BackendUnavailable, DatabaseUnavailable, FleetSaturated, RangeNotSatisfiable, TSAError,
-                        Unauthorized)
 
 log = logging.getLogger(__name__)
 

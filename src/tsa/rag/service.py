@@ -64,7 +64,8 @@ class Retrieval:
 
 
 def source_of(hit: SearchHit) -> dict[str, Any]:
-    return {"kind": "manual", "document_id": str(hit.document_id), "collection_id": hit.collection_id, "title": hit.title, "source": hit.source,
+    return {"kind": "manual", "document_id": str(hit.document_id), "collection_id": hit.collection_id,
+            "title": hit.title, "source": hit.source,
             "page": hit.page_start, "page_end": hit.page_end, "section": " > ".join(hit.heading_path),
             "chunk_id": hit.chunk_id, "edition": hit.edition, "superseded": hit.superseded, "ocr": hit.ocr,
             "structure": hit.structure,

@@ -105,5 +105,6 @@ async def open_chat(container: Container, principal: Principal, request: Request
         query=standalone, collections=scope, generation=request.state.corpus_generation,
         temperature=options.get("temperature", Question.temperature),
         max_tokens=options.get("num_predict", Question.max_tokens),
-        max_tokens_requested="num_predict" in options, history=tuple(history), web_search=web_search, web_rules=web_rules))
+        max_tokens_requested="num_predict" in options, history=tuple(history), web_search=web_search,
+        web_rules=web_rules))
     return ChatStream(answer.instance or "cache", _chunks(answer, model), answer.abandon)
