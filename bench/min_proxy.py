@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 import uvicorn
 
+from tsa.asgi import read_body
+
 
 def proxy(backends: list[str]) -> Callable[..., Awaitable[None]]:
     turn = itertools.cycle(backends)
@@ -27,12 +29,7 @@ def proxy(backends: list[str]) -> Callable[..., Awaitable[None]]:
         if scope["type"] != "http":
             return
         session = session or aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         async with session.post(next(turn) + scope["path"], data=body,
                                 headers={"Content-Type": "application/json"}) as upstream:
             await send({"type": "http.response.start", "status": upstream.status,

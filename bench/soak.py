@@ -36,7 +36,7 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,29 +207,27 @@ class Load:
                 deletions += 1
 
     async def upload(self, admin: dict[str, str], n: int) -> None:
-        phase, started = self.run.phase, time.perf_counter()
-        try:
-            response = await self.http.post("/api/documents", headers=admin,
-                                            files={"file": (f"unit-{n}.md", manual(n, f"soak {n}").encode())})
-        except httpx.HTTPError:
-            self.record(Outcome(phase, "upload", 0, time.perf_counter() - started))
-            return
-        self.record(Outcome(phase, "upload", response.status_code, time.perf_counter() - started,
-                            retry_after="retry-after" in response.headers))
-        if response.status_code == 202:
+        response = await self.timed("upload", self.http.post(
+            "/api/documents", headers=admin, files={"file": (f"unit-{n}.md", manual(n, f"soak {n}").encode())}))
+        if response is not None and response.status_code == 202:
             self.run.uploaded.append(response.json()["document_id"])
 
     async def delete(self, admin: dict[str, str], document_id: str) -> None:
+        response = await self.timed("delete", self.http.delete(f"/api/documents/{document_id}", headers=admin))
+        if response is not None and response.status_code == 204:
+            self.run.deleted[document_id] = self.run.now()
+
+    async def timed(self, kind: str, request: Awaitable[httpx.Response]) -> httpx.Response | None:
+        """The response, recorded with its phase and time; None (recorded as status 0) when none came."""
         phase, started = self.run.phase, time.perf_counter()
         try:
-            response = await self.http.delete(f"/api/documents/{document_id}", headers=admin)
+            response = await request
         except httpx.HTTPError:
-            self.record(Outcome(phase, "delete", 0, time.perf_counter() - started))
-            return
-        self.record(Outcome(phase, "delete", response.status_code, time.perf_counter() - started,
+            self.record(Outcome(phase, kind, 0, time.perf_counter() - started))
+            return None
+        self.record(Outcome(phase, kind, response.status_code, time.perf_counter() - started,
                             retry_after="retry-after" in response.headers))
-        if response.status_code == 204:
-            self.run.deleted[document_id] = self.run.now()
+        return response
 
     async def drain(self) -> None:
         if self.tasks:

@@ -17,6 +17,8 @@ from typing import Any
 
 import uvicorn
 
+from tsa.asgi import read_body
+
 TOKENS = [f"token{n} " for n in range(16)]
 MODELS = ("bench-chat:latest", "bench-embed:latest")
 STATS = {"total_duration": 1000, "load_duration": 0, "prompt_eval_count": 8, "prompt_eval_duration": 100,
@@ -97,12 +99,7 @@ def _wants_stream(path: str, body: bytes) -> bool:
 async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Send) -> None:
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     path = scope["path"]
     if path == "/api/embed":
         count = len(json.loads(body).get("input") or [""]) if body else 1

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tsa.asgi import read_body
+
 MODEL_PATHS = ("/api/embed", "/api/embeddings", "/api/chat", "/api/generate", "/v1/embeddings",
                "/v1/chat/completions")
 
@@ -51,12 +53,7 @@ class FaultInjector:
 
 async def _without_limits(receive: Receive) -> Receive:
     """The request body with ``options.num_predict`` and ``max_tokens`` taken out."""
-    raw = b""
-    while True:
-        message = await receive()
-        raw += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    raw = await read_body(receive)
     try:
         body = json.loads(raw)
         (body.get("options") or {}).pop("num_predict", None)

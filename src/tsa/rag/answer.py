@@ -64,7 +64,7 @@ class Answer:
     _generate_started: float = field(default_factory=time.perf_counter, repr=False)
     _on_finished: Finished | None = field(default=None, repr=False)
     # Asked when the manuals' answer fails its grounding check or says they do not cover the question.
-    _web_after: Callable[[], Awaitable[WebFollowUp | None]] | None = field(default=None, repr=False)
+    _web_after: Callable[[], Awaitable[WebFollowUp]] | None = field(default=None, repr=False)
     _begun: bool = field(default=False, repr=False)
 
     @classmethod
@@ -161,8 +161,6 @@ class Answer:
         """The web's answer after the manuals' one, marked as such; grounding checked over both."""
         assert self._web_after is not None
         follow, self._web_after = await self._web_after(), None
-        if follow is None:
-            return
         self.web = follow.web
         if follow.stream is None:
             return

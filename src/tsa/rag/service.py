@@ -274,10 +274,9 @@ class RagService:
     async def _cached_answer(self, key: str, question: Question) -> dict[str, Any] | None:
         """A cached answer; one made from web pages only while the question still finds the same pages."""
         payload = await self.caches.answers.get(key)
-        identity = ((payload or {}).get("web") or {}).get("identity")
-        if payload is not None and (payload.get("web") or {}).get("used") and self.web is not None:
-            if await self.web.identity(question.query) != identity:
-                return None
+        web = (payload or {}).get("web") or {}
+        if web.get("used") and self.web is not None and await self.web.identity(question.query) != web["identity"]:
+            return None
         return payload
 
     async def _web_findings(self, question: Question, hits: list[SearchHit]) -> WebFindings | None:
@@ -312,7 +311,7 @@ class RagService:
             answer._web_after = lambda: self._web_follow_up(question, model, options)
         return answer
 
-    async def _web_follow_up(self, question: Question, model: str, options: dict[str, Any]) -> WebFollowUp | None:
+    async def _web_follow_up(self, question: Question, model: str, options: dict[str, Any]) -> WebFollowUp:
         """The manuals' answer failed its check or declined: what the web says, to stream after it."""
         assert self.web is not None
         metrics.WEB_FALLBACKS.labels("not_grounded").inc()
