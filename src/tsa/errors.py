@@ -88,9 +88,10 @@ class BackendUnavailable(TSAError):
     code, status = "backend_unavailable", 503
     retry_after_s = 2  # health probes and restarts bring instances back within seconds
 
-    def __init__(self, message: str, reason: str = "connect") -> None:
+    def __init__(self, message: str, reason: str = "connect", *, unsent: bool = False) -> None:
         super().__init__(message)
         self.reason = reason  # "connect", "timeout" or "busy"
+        self.unsent = unsent  # no connection was made: the request never left, so nothing ran
 
 
 class BackendError(TSAError):

@@ -200,7 +200,8 @@ async def read_to_end(lines: AsyncIterator[str]) -> None:
 def unavailable(base_url: str, exc: BaseException) -> BackendUnavailable:
     if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ConnectionTimeoutError):
         return BackendUnavailable(f"LLM instance {base_url} timed out: {type(exc).__name__}", "timeout")
-    return BackendUnavailable(f"LLM instance {base_url} unreachable: {type(exc).__name__}", "connect")
+    return BackendUnavailable(f"LLM instance {base_url} unreachable: {type(exc).__name__}", "connect",
+                              unsent=isinstance(exc, aiohttp.ClientConnectorError))
 
 
 def status_error(status: int, body: bytes, base_url: str, model: str | None) -> TSAError | None:

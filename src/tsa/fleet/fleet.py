@@ -108,6 +108,10 @@ def _failure_of(exc: Exception) -> Failure | None:
     return None
 
 
+def _unsent(exc: Exception | None) -> bool:
+    return isinstance(exc, BackendUnavailable) and exc.unsent
+
+
 class Fleet:
     def __init__(self, configs: Sequence[InstanceConfig], options: FleetOptions | None = None,
                  timeouts: ClientTimeouts | None = None, *, clock: Callable[[], float] = time.monotonic,
@@ -303,8 +307,12 @@ class Fleet:
         tried: list[Instance] = []
         last_error: Exception | None = None
         self.retry_budget.deposit()
-        for number in range(self.options.max_attempts):
-            if number:
+        # A call refused before it was sent is retried transparently, as gRPC does: it cost the
+        # instance nothing, so it spends neither an attempt nor the retry budget; trying each instance
+        # at most once still bounds it. This carries calls past instances killed since the last probe.
+        sent = 0
+        while sent < self.options.max_attempts:
+            if last_error is not None and not _unsent(last_error):
                 if not self.retry_budget.try_spend():
                     break
                 self.retries += 1
@@ -321,13 +329,13 @@ class Fleet:
                 instance.models_missing.add(routed)
                 self._failed(instance, kind, exc)
                 self._release(instance)
-                last_error = exc
+                last_error, sent = exc, sent + 1
                 continue
             except BaseException as exc:
                 self._failed(instance, kind, exc)
                 self._release(instance)
                 if isinstance(exc, Exception) and _failure_of(exc) is not None:
-                    last_error = exc
+                    last_error, sent = exc, sent + (not _unsent(exc))
                     continue
                 raise
             return instance, result, self._clock() - started

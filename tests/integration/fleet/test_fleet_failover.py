@@ -29,6 +29,25 @@ async def test_streams_fail_over_before_the_first_byte(engines):
         await fleet.aclose()
 
 
+async def test_a_call_refused_before_it_was_sent_moves_on_without_spending_an_attempt(engines):
+    running = await engines(4, "--bench-embed-ms", "5")
+    # One attempt and no retry budget: only a transparent retry can carry a call past a dead instance.
+    fleet = fleet_of([e.url for e in running], max_attempts=1, retry_budget_ratio=0.0)
+    await fleet.start(background=False)
+    fleet.retry_budget.tokens = 0.0
+    try:
+        for engine in running[:3]:
+            engine.kill()  # after the probe: the fleet still believes them healthy
+        await asyncio.sleep(0.2)  # the probe's kept-alive connections see their close; new ones are refused
+        results = await asyncio.gather(*(fleet.embed("bench-embed", ["text"]) for _ in range(12)),
+                                       return_exceptions=True)
+        assert [r for r in results if isinstance(r, Exception)] == []
+        assert {r.instance for r in results} == {running[3].url}
+        assert fleet.retries == 0
+    finally:
+        await fleet.aclose()
+
+
 async def test_a_stalled_stream_ends_with_an_error(engines):
     sleepy = (await engines(1, "--bench-token-ms", "2000"))[0]
     fleet = fleet_of([sleepy.url], stream_stall_timeout_s=0.3)
