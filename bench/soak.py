@@ -143,8 +143,11 @@ class Load:
         self.served, self.mix, self.run, self.keys, self.rng = served, mix, run, keys, rng
         self.weights = zipf_weights(mix.pool, mix.zipf_s)
         self.asked: set[int] = set()
+        # Idle connections are given up before uvicorn's 5 s keep-alive timeout closes them, or a
+        # request sent as the server closes its connection is lost (httpx's expiry is also 5 s).
         self.http = httpx.AsyncClient(base_url=served.base, timeout=120,
-                                      limits=httpx.Limits(max_connections=400, max_keepalive_connections=400))
+                                      limits=httpx.Limits(max_connections=400, max_keepalive_connections=400,
+                                                          keepalive_expiry=2.0))
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def arrivals(self) -> None:
@@ -270,6 +273,9 @@ def _postmaster(served: Served) -> psutil.Process:
     return psutil.Process(int((served.home / "postgres" / "postmaster.pid").read_text().splitlines()[0]))
 
 
+Schedule = Callable[[Fleet, Served], list[tuple[float, str, Callable[[], None]]]]
+
+
 def schedule(fleet: Fleet, served: Served) -> list[tuple[float, str, Callable[[], None]]]:
     """(fraction of the run, phase it starts, action)."""
     return [
@@ -279,6 +285,17 @@ def schedule(fleet: Fleet, served: Served) -> list[tuple[float, str, Callable[[]
         (0.60, "Redis killed (tsa serve restarts it)", lambda: os.kill(_embedded(served, "redis-server").pid,
                                                                        signal.SIGKILL)),
         (0.75, "PostgreSQL killed (tsa serve restarts it)", lambda: os.kill(_postmaster(served).pid, signal.SIGKILL)),
+        (0.85, "recovery", lambda: None),
+    ]
+
+
+def short_schedule(fleet: Fleet, served: Served) -> list[tuple[float, str, Callable[[], None]]]:
+    """The test suite's shortened run: one engine killed and restarted, then Redis killed."""
+    return [
+        (0.25, "engine 1 down", lambda: fleet.kill(0)),
+        (0.45, "engine restarted", lambda: fleet.restart(0)),
+        (0.60, "Redis killed (tsa serve restarts it)", lambda: os.kill(_embedded(served, "redis-server").pid,
+                                                                       signal.SIGKILL)),
         (0.85, "recovery", lambda: None),
     ]
 
@@ -331,11 +348,26 @@ async def seed(served: Served) -> None:
                 await asyncio.sleep(0.1)
 
 
-async def checks(served: Served, run: Run) -> list[str]:
+@dataclass
+class Checks:
+    """What the run left behind, checked after it."""
+
+    upload_statuses: Counter[str]  # of the accepted uploads: ready, failed, deleted, …
+    listed_twice: int  # documents the listing shows more than once
+    duplicate_chunks: int | None  # (document, ordinal) stored more than once; None if not read
+    stale_answers: int  # answers citing a document deleted before they were asked
+
+    def lines(self, accepted: int) -> list[str]:
+        return [f"uploads: {accepted} accepted; now {dict(self.upload_statuses)}; "
+                f"listed more than once: {self.listed_twice}",
+                f"chunks stored twice: {self.duplicate_chunks}",
+                f"answers citing a document deleted before they were asked: {self.stale_answers}"]
+
+
+async def checks(served: Served, run: Run) -> Checks:
     """After the run: uploads, duplicate chunks, answers citing deleted documents."""
-    found = []
+    statuses: Counter[str] = Counter()
     async with httpx.AsyncClient(base_url=served.base, headers=served.headers, timeout=60) as http:
-        statuses = Counter()
         for document_id in run.uploaded:
             for _ in range(600):
                 response = await http.get(f"/api/documents/{document_id}")
@@ -345,12 +377,11 @@ async def checks(served: Served, run: Run) -> list[str]:
             statuses["deleted" if response.status_code == 404 else response.json()["status"]] += 1
         listed = [d["id"] for d in (await http.get("/api/documents", params={"limit": 1000})).json()
                   ["documents"]]
-    found.append(f"uploads: {len(run.uploaded)} accepted; now {dict(statuses)}; "
-                 f"listed more than once: {sum(1 for c in Counter(listed).values() if c > 1)}")
     log = (served.home / "serve.log").read_text() if served.home else ""
     # "PostgreSQL: <url>", which the console may wrap onto the next line.
     url = next((word for line in log.splitlines() for word in line.split() if word.startswith("postgresql://")),
                None)
+    duplicates = None
     if url:
         connection = await asyncpg.connect(url)
         try:
@@ -358,10 +389,13 @@ async def checks(served: Served, run: Run) -> list[str]:
                 "SELECT count(*) FROM (SELECT document_id, ordinal FROM chunks GROUP BY 1, 2 HAVING count(*) > 1) d")
         finally:
             await connection.close()
-        found.append(f"chunks stored twice: {duplicates}")
     stale = [o for o in run.outcomes for d in o.sources if d in run.deleted and run.deleted[d] < o.sent_at]
-    found.append(f"answers citing a document deleted before they were asked: {len(stale)}")
-    return found
+    return Checks(statuses, sum(1 for c in Counter(listed).values() if c > 1), duplicates, len(stale))
+
+
+def failures(run: Run) -> list[Outcome]:
+    """Requests that got no answer, or a 5xx other than the documented 503 with Retry-After."""
+    return [o for o in run.outcomes if o.status == 0 or (o.status >= 500 and not (o.status == 503 and o.retry_after))]
 
 
 def report(run: Run, mix: Mix) -> str:
@@ -399,10 +433,9 @@ def report(run: Run, mix: Mix) -> str:
            f"{len(answered)} ({sum(o.kind == 'cached' for o in answered) / max(1, len(answered)):.1%}); "
            f"of the questions asked before in the run (the repeated share, {len(repeated) / max(1, len(answered)):.1%} "
            f"of the mix): {sum(o.kind == 'cached' for o in repeated) / max(1, len(repeated)):.1%}."]
-    failures = [o for o in run.outcomes if o.status >= 500 and not (o.status == 503 and o.retry_after)]
-    if failures:
-        out.append("Server errors without Retry-After:\n\n" + "\n".join(
-            f"    {o.sent_at:6.1f} s  {o.kind} {o.status}: {o.detail}" for o in failures[:10]))
+    if failed := failures(run):
+        out.append("Requests without an answer or with a 5xx other than 503 + Retry-After:\n\n" + "\n".join(
+            f"    {o.sent_at:6.1f} s  {o.kind} {o.status}: {o.detail}" for o in failed[:10]))
     return "\n\n".join(out)
 
 
@@ -411,7 +444,8 @@ def _rate(counts: dict[str, int]) -> float:
     return counts.get("hits", 0) / total if total else 0.0
 
 
-async def soak(mix: Mix, seed_value: int = 7) -> str:
+async def soak(mix: Mix, plan: Schedule = schedule, seed_value: int = 7) -> tuple[Run, Checks, Path]:
+    """Run the load with the faults of ``plan``; the run, the checks after it, and where the log was kept."""
     run = Run()
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"tsa-soak-{os.getpid()}"
     home.mkdir(parents=True, exist_ok=True)
@@ -426,16 +460,20 @@ async def soak(mix: Mix, seed_value: int = 7) -> str:
             run.started = time.monotonic()
             run.enter("steady")
             await asyncio.gather(load.arrivals(), load.documents(served.headers),
-                                 faults(run, schedule(fleet, served), served, mix.duration_s))
+                                 faults(run, plan(fleet, served), served, mix.duration_s))
             await load.drain()
             found = await checks(served, run)
             if served.home is not None:  # kept: tsa serve's home goes with the run
                 (home / "serve.log").write_text((served.home / "serve.log").read_text())
     finally:
         await asyncio.to_thread(fleet.stop)
+    return run, found, home / "serve.log"
+
+
+def full_report(mix: Mix, run: Run, found: Checks, log: Path) -> str:
     return "\n\n".join([report(run, mix), "Faults:\n\n" + "\n".join(f"    {f}" for f in run.faults),
-                        "After the run:\n\n" + "\n".join(f"- {f}" for f in found),
-                        f"tsa serve's log: {home / 'serve.log'}"])
+                         "After the run:\n\n" + "\n".join(f"- {f}" for f in found.lines(len(run.uploaded))),
+                         f"tsa serve's log: {log}"])
 
 
 async def main() -> None:
@@ -447,7 +485,7 @@ async def main() -> None:
     args = parser.parse_args()
     mix = Mix(rate=args.rate, duration_s=args.duration, users=args.users, pool=args.pool)
     print(f"# Soak — {args.rate:g} arrivals/s for {args.duration:g} s, {args.users} users, pool of {args.pool}\n")
-    print(await soak(mix))
+    print(full_report(mix, *await soak(mix)))
 
 
 if __name__ == "__main__":

@@ -141,6 +141,9 @@ FLEET_HEALTHY = Gauge("tsa_fleet_instance_healthy", "1 when the instance takes t
 FLEET_STATE = Gauge("tsa_fleet_instance_state", "1 for the instance's current state.", ["llm_instance", "state"])
 FLEET_MODELS_LOADED = Gauge("tsa_fleet_models_loaded", "Models loaded on the instance (per /api/ps).", ["llm_instance"])
 FLEET_RETRIES = Counter("tsa_fleet_retries_total", "Calls retried on another instance.", ["kind"])
+FLEET_RESUMED_STREAMS = Counter("tsa_fleet_resumed_streams_total",
+                                "Chat streams carried on by another instance after theirs died mid-stream.",
+                                ["llm_instance"])
 FLEET_EJECTIONS = Counter("tsa_fleet_ejections_total", "Instances ejected by passive health checks.", ["llm_instance"])
 FLEET_QUEUE_DEPTH = Gauge("tsa_fleet_queue_depth", "Calls waiting for a free instance slot.", ["priority"])
 FLEET_REJECTION_REASONS = ("queue_full", "queue_timeout")

@@ -108,3 +108,18 @@ async def test_a_gguf_file_is_served_as_an_extra_chat_model(tmp_path):
     finally:
         process.kill()
         await asyncio.to_thread(process.wait)
+
+
+async def test_a_final_assistant_message_is_continued_not_answered(engine_url):
+    """How an answer broken by a dead instance is carried on by another (Ollama's prefill)."""
+    question = [{"role": "user", "content": "Name three colours."}]
+    options = {"num_predict": 16, "temperature": 0, "seed": 1}
+    async with httpx.AsyncClient(base_url=engine_url, timeout=120) as http:
+        whole = (await http.post("/api/chat", json={"model": "smollm2:135m", "messages": question,
+                                                   "stream": False, "options": options})).json()
+        answer = whole["message"]["content"]
+        begun = answer[:answer.index(" ", len(answer) // 3)]  # cut before a space, where a token starts
+        rest = (await http.post("/api/chat", json={
+            "model": "smollm2:135m", "messages": [*question, {"role": "assistant", "content": begun}],
+            "stream": False, "options": options})).json()["message"]["content"]
+    assert rest and answer.startswith(begun + rest[:12]), (answer, begun, rest)

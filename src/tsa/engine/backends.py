@@ -81,11 +81,12 @@ class LlamaCppChat:
              cancelled: threading.Event, stats: Generation) -> Iterator[str]:
         started = time.perf_counter_ns()
         first_token_at: int | None = None
-        chunks = self._llm.create_chat_completion(messages=messages, stream=True, **_llama_options(options))
+        chunks = self._continued(messages, options) or self._llm.create_chat_completion(
+            messages=messages, stream=True, **_llama_options(options))
         try:
             for chunk in chunks:
                 choice = chunk["choices"][0]
-                text = choice.get("delta", {}).get("content") or ""
+                text = choice.get("delta", {}).get("content") or choice.get("text") or ""
                 if choice.get("finish_reason"):
                     stats.done_reason = "length" if choice["finish_reason"] == "length" else "stop"
                 if not text:
@@ -104,6 +105,23 @@ class LlamaCppChat:
             stats.prompt_eval_duration = first_token_at - started
             stats.eval_duration = ended - first_token_at
             stats.prompt_eval_count = max(self._llm.n_tokens - stats.eval_count, 0)
+
+
+    def _continued(self, messages: list[dict[str, str]], options: dict[str, Any]) -> Iterator[dict[str, Any]] | None:
+        """A final assistant message is continued, as Ollama does (an answer carried on from an
+        instance that died mid-stream): the chat template up to the reply's start, then the reply so
+        far, completed as plain text. None when there is nothing to continue or no template."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if len(messages) < 2 or messages[-1].get("role") != "assistant" or not template:
+            return None
+        vocabulary = self._llm._model  # noqa: SLF001 - the only way to the special tokens' text
+        formatted = Jinja2ChatFormatter(template, vocabulary.token_get_text(self._llm.token_eos()),
+                                        vocabulary.token_get_text(self._llm.token_bos()))(messages=messages[:-1])
+        stop = [*formatted.stop, *(_llama_options(options).get("stop") or [])]
+        return self._llm.create_completion(formatted.prompt + messages[-1].get("content", ""), stream=True,
+                                           **{**_llama_options(options), "stop": stop})
 
 
 def _llama_options(options: dict[str, Any]) -> dict[str, Any]:

@@ -47,9 +47,17 @@ def _scripted_reply(messages: list[dict[str, str]]) -> list[str] | None:
     return [word + " " for word in said.split()]
 
 
+def _prefilled(messages: list[dict[str, str]]) -> tuple[list[dict[str, str]], int]:
+    """A final assistant message is an answer begun elsewhere: the question before it, and how many
+    words of the reply it already holds (the reply goes on from there, as Ollama continues one)."""
+    if len(messages) > 1 and messages[-1].get("role") == "assistant":
+        return messages[:-1], len(messages[-1].get("content", "").split())
+    return messages, 0
+
+
 class BenchChat:
     """Emits ``num_predict`` (default 16) deterministic tokens, ``token_latency_s`` apart: ``token0 token1 …``,
-    or the words after ``Say:`` in the last message."""
+    or the words after ``Say:`` in the last message. A final assistant message is continued."""
 
     def __init__(self, token_latency_s: float) -> None:
         self.token_latency_s = token_latency_s
@@ -60,8 +68,9 @@ class BenchChat:
         count = 16 if count < 0 else count
         stats.prompt_eval_count = sum(len(m.get("content", "").split()) for m in messages)
         started = time.perf_counter_ns()
+        messages, done = _prefilled(messages)
         scripted = _scripted_reply(messages)
-        words = scripted[:count] if scripted is not None else [f"token{n} " for n in range(count)]
+        words = (scripted if scripted is not None else [f"token{n} " for n in range(done + count)])[done:done + count]
         for word in words:
             if cancelled.wait(self.token_latency_s):
                 stats.done_reason = "cancelled"
@@ -69,4 +78,4 @@ class BenchChat:
             stats.eval_count += 1
             yield word
         stats.eval_duration = time.perf_counter_ns() - started
-        stats.done_reason = "stop" if scripted is not None and len(scripted) <= count else "length"
+        stats.done_reason = "stop" if scripted is not None and len(scripted) <= done + count else "length"

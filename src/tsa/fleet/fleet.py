@@ -4,6 +4,7 @@ queues when every instance is full, and keeps what it learns about each instance
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import statistics
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tsa import metrics
-from tsa.errors import BackendError, BackendUnavailable, FleetSaturated, NotFound, UnknownModel
+from tsa.errors import BackendError, BackendUnavailable, FleetSaturated, NotFound, TSAError, UnknownModel
 from tsa.fleet.admission import AdmissionQueue, Priority
 from tsa.fleet.budget import Budget
 from tsa.fleet.gauges import forget, publish_queue, publish_state
@@ -76,6 +77,9 @@ class _ChatLease:
     started: float
     limit: int | None = None  # tokens the caller asked for at most
     ended: bool = False
+    # Starts the rest of a chat on another instance, given the text streamed so far (None: cannot).
+    resume: Callable[[Instance, str, int], AsyncIterator[dict[str, Any]]] | None = None
+    priority: Priority = Priority.INTERACTIVE
 
 
 def token_limit(options: dict[str, Any] | None) -> int | None:
@@ -297,14 +301,15 @@ class Fleet:
             metrics.FLEET_EJECTIONS.labels(instance.name).inc()
             publish_state(instance)
 
-    async def _call(self, model: str, kind: str, priority: Priority,
-                    attempt: Callable[[Instance], Awaitable[T]]) -> tuple[Instance, T, float]:
-        """Run ``attempt`` on a routed instance, retrying elsewhere on instance failures.
+    async def _call(self, model: str, kind: str, priority: Priority, attempt: Callable[[Instance], Awaitable[T]],
+                    exclude: Sequence[Instance] = ()) -> tuple[Instance, T, float]:
+        """Run ``attempt`` on a routed instance (never one in ``exclude``), retrying elsewhere on
+        instance failures.
 
         Returns with the instance's slot still held; the caller releases it.
         """
         routed = canonical_name(model)
-        tried: list[Instance] = []
+        tried: list[Instance] = list(exclude)
         last_error: Exception | None = None
         self.retry_budget.deposit()
         # A call refused before it was sent is retried transparently, as gRPC does: it cost the
@@ -365,9 +370,17 @@ class Fleet:
     async def open_chat(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
                         priority: Priority = Priority.INTERACTIVE, extra: dict[str, Any] | None = None) -> ChatStream:
         """Start a chat stream; fails over to another instance only before the first byte."""
+        limit = token_limit(options)
+
+        def resume(instance: Instance, text: str, tokens: int) -> AsyncIterator[dict[str, Any]]:
+            # A final assistant message is continued, not answered (Ollama's prefill).
+            prefilled = [*messages, {"role": "assistant", "content": text}]
+            rest = {**(options or {}), "num_predict": max(1, limit - tokens)} if limit else options
+            return instance.client.chat_stream(model, prefilled, rest, extra)
+
         return await self._open_stream(model, priority,
                                        lambda instance: instance.client.chat_stream(model, messages, options, extra),
-                                       token_limit(options))
+                                       limit, resume)
 
     async def open_generate(self, model: str, request: dict[str, Any],
                             priority: Priority = Priority.INTERACTIVE) -> ChatStream:
@@ -456,9 +469,11 @@ class Fleet:
                 found.setdefault(entry.get("name") or entry.get("model", ""), entry)
         return [found[name] for name in sorted(found) if name]
 
-    async def _open_stream(self, model: str, priority: Priority,
+    async def _first_chunk(self, model: str, priority: Priority,
                            start: Callable[[Instance], AsyncIterator[dict[str, Any]]],
-                           limit: int | None = None) -> ChatStream:
+                           exclude: Sequence[Instance] = ()
+                           ) -> tuple[Instance, AsyncIterator[dict[str, Any]], dict[str, Any]]:
+        """A stream started on the best instance that gives its first chunk (failing over before it)."""
         async def attempt(instance: Instance) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
             chunks = start(instance)
             try:
@@ -467,12 +482,20 @@ class Fleet:
                 await chunks.aclose()
                 raise
 
-        started = self._clock()
-        instance, (chunks, first), ttft = await self._call(model, "chat", priority, attempt)
+        instance, (chunks, first), ttft = await self._call(model, "chat", priority, attempt, exclude)
         # Ollama reports the load time only in the final chunk; until then a cold first
         # token is taken at face value, and the relay corrects the load estimate at the end.
         self._succeeded(instance, canonical_name(model), "chat", ttft)
-        lease = _ChatLease(instance, canonical_name(model), chunks, started, limit)
+        return instance, chunks, first
+
+    async def _open_stream(self, model: str, priority: Priority,
+                           start: Callable[[Instance], AsyncIterator[dict[str, Any]]],
+                           limit: int | None = None,
+                           resume: Callable[[Instance, str, int], AsyncIterator[dict[str, Any]]] | None = None
+                           ) -> ChatStream:
+        started = self._clock()
+        instance, chunks, first = await self._first_chunk(model, priority, start)
+        lease = _ChatLease(instance, canonical_name(model), chunks, started, limit, resume=resume, priority=priority)
         return ChatStream(instance.name, self._relay(lease, first),
                           lambda: self._end_chat(lease, asyncio.CancelledError()))
 
@@ -484,10 +507,15 @@ class Fleet:
         ended_by: BaseException | None = None
         deadline = lease.started + self.options.stream_deadline_s
         tokens = 0
+        text: list[str] = []  # streamed so far, for a resumption elsewhere
+        resumed_after = 0  # tokens streamed before the instance now streaming took over
         try:
             chunk = first
             while True:
                 tokens += bool(_text_of(chunk))
+                text.append(_text_of(chunk))
+                if chunk.get("done") and resumed_after:
+                    chunk = {**chunk, "eval_count": resumed_after + int(chunk.get("eval_count") or 0)}
                 yield chunk
                 if chunk.get("done"):
                     if (load_ns := chunk.get("load_duration", 0)) > 0:
@@ -505,6 +533,12 @@ class Fleet:
                         raise BackendError(f"{instance.url} did not finish within the "
                                            f"{self.options.stream_deadline_s:g} s deadline") from None
                     raise BackendError(f"{instance.url} stalled: no token for {stall_s:g} s") from None
+                except BackendUnavailable as lost:  # the instance went away mid-stream
+                    if lease.resume is None:
+                        raise
+                    resumed_after = tokens
+                    chunk = await self._resume(lease, lease.resume, "".join(text), tokens, lost)
+                    instance = lease.instance
                 if lease.limit is not None and tokens >= lease.limit and not chunk.get("done") and _text_of(chunk):
                     yield _cut_off(first, tokens)  # one token too many: the instance ignored the limit
                     break
@@ -513,6 +547,28 @@ class Fleet:
             raise
         finally:
             await self._end_chat(lease, ended_by)
+
+    async def _resume(self, lease: _ChatLease, resume: Callable[[Instance, str, int], AsyncIterator[dict[str, Any]]],
+                      text: str, tokens: int, lost: BackendUnavailable) -> dict[str, Any]:
+        """Carry a chat whose instance died mid-stream on to another, which continues the text so far
+        (sent as a final assistant message): the client sees one unbroken answer. Returns the new
+        instance's first chunk; raises ``lost`` when no instance can take over."""
+        dead = lease.instance
+        with contextlib.suppress(Exception):
+            await lease.upstream.aclose()  # type: ignore[attr-defined]
+        self._failed(dead, "chat", lost)
+        self._release(dead)
+        lease.ended = True  # until another instance holds it, there is no slot to release
+        try:
+            # Only Ollama continues a final assistant message; OpenAI-protocol servers would start a new one.
+            others = [i for i in self.instances if not isinstance(i.client, OllamaClient)]
+            instance, chunks, first = await self._first_chunk(lease.model, lease.priority,
+                                                              lambda i: resume(i, text, tokens), [dead, *others])
+        except TSAError:
+            raise lost from None
+        lease.instance, lease.upstream, lease.ended = instance, chunks, False
+        metrics.FLEET_RESUMED_STREAMS.labels(dead.name).inc()
+        return first
 
     async def _end_chat(self, lease: _ChatLease, ended_by: BaseException | None) -> None:
         if lease.ended:

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.integration.fleet.conftest import fleet_of, gather_bounded
-from tsa.errors import BackendError, FleetSaturated
+from tsa.errors import BackendError, BackendUnavailable, FleetSaturated
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,6 +44,43 @@ async def test_a_call_refused_before_it_was_sent_moves_on_without_spending_an_at
         assert [r for r in results if isinstance(r, Exception)] == []
         assert {r.instance for r in results} == {running[3].url}
         assert fleet.retries == 0
+    finally:
+        await fleet.aclose()
+
+
+async def test_a_stream_whose_instance_dies_mid_answer_is_carried_on_by_another(engines):
+    running = await engines(2, "--bench-token-ms", "40")
+    fleet = fleet_of([e.url for e in running])
+    await fleet.start()
+    resumed = REGISTRY.get_sample_value("tsa_fleet_resumed_streams_total", {"llm_instance": "x"})
+    try:
+        stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 12})
+        received = [await anext(stream.chunks) for _ in range(4)]
+        serving = next(e for e in running if e.url.endswith(stream.instance))
+        serving.kill()
+        received += [c async for c in stream.chunks]
+        text = "".join(c["message"]["content"] for c in received)
+        assert text == "".join(f"token{n} " for n in range(12))  # one answer, continued where it broke
+        assert received[-1]["done"] and received[-1]["eval_count"] == 12
+        assert REGISTRY.get_sample_value("tsa_fleet_resumed_streams_total",
+                                         {"llm_instance": stream.instance}) == 1
+        assert resumed is None
+    finally:
+        await fleet.aclose()
+
+
+async def test_a_stream_with_nowhere_to_go_on_ends_with_an_error(engines):
+    engine = (await engines(1, "--bench-token-ms", "40"))[0]
+    fleet = fleet_of([engine.url])
+    await fleet.start()
+    try:
+        stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 12})
+        await anext(stream.chunks)
+        engine.kill()
+        with pytest.raises(BackendUnavailable):
+            async for _ in stream.chunks:
+                pass
+        assert fleet.instances[0].in_flight == 0
     finally:
         await fleet.aclose()
 
