@@ -1,10 +1,19 @@
 """Soak benchmark: the whole service under an open-loop load of many users, with faults on a schedule.
 
-    python -m bench.soak [--rate 30] [--duration 120] [--users 30] [--pool 300]
+    python -m bench.soak [--topology embedded|replicas] [--rate 30] [--duration 120] [--users 30] [--pool 300]
+    python -m bench.soak --knee [RATE ...] [--knee-seconds 20] [--topology ...]
 
-First version (README "Soak"): one ``tsa serve`` on its embedded PostgreSQL and Redis, which it
-supervises, in front of four ``tsa engine --bench`` processes (bench-embed 5 ms per call,
-bench-chat 16 tokens at 10 ms each) that the benchmark starts, kills and restarts itself.
+Two topologies, both in front of four ``tsa engine --bench`` processes (bench-embed 5 ms per call,
+bench-chat 16 tokens at 10 ms each) that the benchmark starts, kills and restarts itself:
+
+- ``embedded``: one ``tsa serve`` on its embedded PostgreSQL and Redis, which it supervises. Faults:
+  one engine killed, a second killed while the first is down, both restarted, the embedded Redis
+  killed (``tsa serve`` restarts it), PostgreSQL's postmaster killed (the same).
+- ``replicas`` (``bench.replicas``): as deployed — two ``tsa serve`` replicas on one PostgreSQL and one
+  Redis, behind Debian's nginx with the compose file's gateway configuration. Faults: the engine
+  kills and restarts, Redis restarted, a rolling restart of both replicas, PostgreSQL paused
+  (SIGSTOP/SIGCONT on every one of its processes) for 5 s while uploads are being ingested, and
+  1,500 connections through the gateway that send headers one byte at a time and never finish.
 
 The load is open-loop: arrivals come at a fixed rate (Poisson gaps) whatever the answers take, so
 queueing shows up as latency instead of slowing the load down. Each arrival is, by the mix:
@@ -16,19 +25,21 @@ queueing shows up as latency instead of slowing the load down. Each arrival is, 
 
 and a few uploads (new small manuals) and deletions per minute run beside it.
 
-Faults, at fixed fractions of the run, each logged with its time: one engine killed, a second
-killed while the first is down, both restarted, the embedded Redis killed (``tsa serve`` restarts
-it), PostgreSQL's postmaster killed (the same). The report gives, per phase: offered and achieved
-rate; p50/p95/p99 of cached answers, of uncached answers (first token and total) and of searches;
-statuses; 5xx without ``Retry-After``; cache hit rates per layer. After the run it checks that every
-upload ended ``ready`` exactly once, that no chunk is stored twice, and that no answer cited a
-document deleted before the question was asked.
+Each fault is logged with its time. The report gives, per phase: offered and achieved rate;
+p50/p95/p99 of cached answers, of uncached answers (first token and total) and of searches;
+statuses; 5xx without ``Retry-After``; the deepest fleet queue seen on any replica; cache hit rates
+per layer. After the run it checks that every upload ended ``ready`` exactly once, that no chunk is
+stored twice, and that no answer cited a document deleted before the question was asked.
+
+``--knee`` runs no faults: a steady load at each rate in turn, until cached answers' P95 crosses
+130 ms (the seed's figure).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import itertools
 import json
 import os
@@ -39,12 +50,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import psutil
 
 from bench.common import UNLIMITED, Served, percentile, table, tsa_serve
+from bench.replicas import Deployment, deployment, raise_open_files_limit, slow_headers
 from tsa.runtime.children import stop
 from tsa.runtime.engine_process import start_engine
 
@@ -89,6 +102,7 @@ class Run:
     uploaded: list[str] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
     cache: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # phase -> layer -> counts
+    queue: dict[str, float] = field(default_factory=dict)  # phase -> deepest fleet queue seen (all replicas)
 
     def now(self) -> float:
         return time.monotonic() - self.started
@@ -273,11 +287,12 @@ def _postmaster(served: Served) -> psutil.Process:
     return psutil.Process(int((served.home / "postgres" / "postmaster.pid").read_text().splitlines()[0]))
 
 
-Schedule = Callable[[Fleet, Served], list[tuple[float, str, Callable[[], None]]]]
+Step = tuple[float, str, Callable[[], object]]  # (fraction of the run, phase it starts, action)
+Schedule = Callable[[Fleet, Any, "Load"], list[Step]]
 
 
-def schedule(fleet: Fleet, served: Served) -> list[tuple[float, str, Callable[[], None]]]:
-    """(fraction of the run, phase it starts, action)."""
+def schedule(fleet: Fleet, served: Served, load: Load) -> list[Step]:
+    """One ``tsa serve`` on its embedded PostgreSQL and Redis."""
     return [
         (0.25, "engine 1 down", lambda: fleet.kill(0)),
         (0.35, "engines 1 and 2 down", lambda: fleet.kill(1)),
@@ -289,7 +304,7 @@ def schedule(fleet: Fleet, served: Served) -> list[tuple[float, str, Callable[[]
     ]
 
 
-def short_schedule(fleet: Fleet, served: Served) -> list[tuple[float, str, Callable[[], None]]]:
+def short_schedule(fleet: Fleet, served: Served, load: Load) -> list[Step]:
     """The test suite's shortened run: one engine killed and restarted, then Redis killed."""
     return [
         (0.25, "engine 1 down", lambda: fleet.kill(0)),
@@ -297,6 +312,41 @@ def short_schedule(fleet: Fleet, served: Served) -> list[tuple[float, str, Calla
         (0.60, "Redis killed (tsa serve restarts it)", lambda: os.kill(_embedded(served, "redis-server").pid,
                                                                        signal.SIGKILL)),
         (0.85, "recovery", lambda: None),
+    ]
+
+
+SLOW_CONNECTIONS = 1500
+
+
+def deployed_schedule(fleet: Fleet, deployed: Deployment, load: Load) -> list[Step]:
+    """Two replicas behind nginx on one PostgreSQL and one Redis: every fault of the issue's list."""
+    async def pause_postgres_mid_ingestion() -> None:
+        uploads = [asyncio.create_task(load.upload(deployed.admin_headers, 5000 + n)) for n in range(5)]
+        await asyncio.sleep(0.5)  # accepted; their chunks are being embedded and written
+        await asyncio.to_thread(deployed.pause_postgres, 5.0)
+        await asyncio.gather(*uploads)
+
+    async def slow_header_connections() -> asyncio.Task[None]:
+        """Held through their phase, beside the load."""
+        async def hold() -> None:
+            hold_s = 0.15 * load.mix.duration_s
+            held = await slow_headers(deployed.base, SLOW_CONNECTIONS, hold_s)
+            load.run.faults.append(f"{load.run.now():6.1f} s  slow-header connections after {hold_s:.0f} s: {held}")
+        return asyncio.create_task(hold())
+
+    def rolling_restart() -> None:
+        for n in range(len(deployed.replicas)):
+            deployed.restart_replica(n)
+
+    return [
+        (0.12, "engine 1 down", lambda: fleet.kill(0)),
+        (0.20, "engines 1 and 2 down", lambda: fleet.kill(1)),
+        (0.28, "engines restarted", lambda: (fleet.restart(0), fleet.restart(1))),
+        (0.38, "Redis restarted", deployed.restart_redis),
+        (0.48, "rolling restart of the replicas", rolling_restart),
+        (0.60, "PostgreSQL paused 5 s mid-ingestion", pause_postgres_mid_ingestion),
+        (0.70, f"{SLOW_CONNECTIONS} slow-header connections", slow_header_connections),
+        (0.88, "recovery", lambda: None),
     ]
 
 
@@ -309,19 +359,41 @@ async def cache_counts(served: Served) -> dict[str, dict[str, int]]:
     return {name: {"hits": v["hits"], "misses": v["misses"]} for name, v in layers.items()}
 
 
-async def faults(run: Run, steps: list[tuple[float, str, Callable[[], None]]], served: Served, duration_s: float
-                 ) -> None:
+async def faults(run: Run, steps: list[Step], served: Served, duration_s: float) -> None:
     previous = await cache_counts(served)
+    background: set[asyncio.Task[object]] = set()
     for fraction, phase, action in steps:
         await asyncio.sleep(max(0.0, fraction * duration_s - run.now()))
         counts = await cache_counts(served)
         run.cache[run.phase] = _delta(counts, previous)
         previous = counts
         run.faults.append(f"{run.now():6.1f} s  {phase}")
-        await asyncio.to_thread(action)
         run.enter(phase)
+        # A coroutine function runs in the loop and may hand back a task that goes on beside the
+        # load (awaited at the end); a plain function runs in a thread.
+        started = await action() if inspect.iscoroutinefunction(action) else await asyncio.to_thread(action)
+        if isinstance(started, asyncio.Task):
+            background.add(started)
+        run.faults.append(f"{run.now():6.1f} s  ({phase}: done)")
     await asyncio.sleep(max(0.0, duration_s - run.now()))
     run.cache[run.phase] = _delta(await cache_counts(served), previous)
+    await asyncio.gather(*background)
+
+
+async def queue_depths(run: Run, urls: list[str], duration_s: float) -> None:
+    """The fleet's queue depth on every replica (``/metrics``), each second: the deepest per phase."""
+    async with httpx.AsyncClient(timeout=2) as http:
+        while run.now() < duration_s:
+            depth = 0.0
+            for url in urls:
+                try:
+                    text = (await http.get(url + "/metrics")).text
+                except httpx.HTTPError:
+                    continue  # a replica restarting
+                depth += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                             if line.startswith("tsa_fleet_queue_depth{"))
+            run.queue[run.phase] = max(run.queue.get(run.phase, 0.0), depth)
+            await asyncio.sleep(1.0)
 
 
 def _delta(now: dict[str, dict[str, int]], before: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -364,7 +436,7 @@ class Checks:
                 f"answers citing a document deleted before they were asked: {self.stale_answers}"]
 
 
-async def checks(served: Served, run: Run) -> Checks:
+async def checks(served: Served, run: Run, database_url: str | None = None) -> Checks:
     """After the run: uploads, duplicate chunks, answers citing deleted documents."""
     statuses: Counter[str] = Counter()
     async with httpx.AsyncClient(base_url=served.base, headers=served.headers, timeout=60) as http:
@@ -379,8 +451,8 @@ async def checks(served: Served, run: Run) -> Checks:
                   ["documents"]]
     log = (served.home / "serve.log").read_text() if served.home else ""
     # "PostgreSQL: <url>", which the console may wrap onto the next line.
-    url = next((word for line in log.splitlines() for word in line.split() if word.startswith("postgresql://")),
-               None)
+    url = database_url or next((word for line in log.splitlines() for word in line.split()
+                                if word.startswith("postgresql://")), None)
     duplicates = None
     if url:
         connection = await asyncpg.connect(url)
@@ -418,7 +490,8 @@ def report(run: Run, mix: Mix) -> str:
                      *stats("search")[1:]])
         statuses = Counter(o.status for o in mine)
         bad = [o for o in mine if o.status >= 500 and not (o.status == 503 and o.retry_after)]
-        status_rows.append([phase, ", ".join(f"{s}: {c}" for s, c in sorted(statuses.items())), len(bad)])
+        status_rows.append([phase, ", ".join(f"{s}: {c}" for s, c in sorted(statuses.items())), len(bad),
+                            f"{run.queue[phase]:.0f}" if phase in run.queue else "-"])
         layers = run.cache.get(phase, {})
         cache_rows.append([phase, *(f"{_rate(layers.get(layer, {})):.1%}" for layer in ("embedding", "chunks",
                                                                                          "inference"))])
@@ -427,7 +500,8 @@ def report(run: Run, mix: Mix) -> str:
     out = [table(["phase", "s", "offered/s", "answered/s", "cached n", "cached p50", "p95", "p99",
                   "uncached first token p50", "p95", "p99", "uncached total p50", "p95", "p99",
                   "search p50", "p95", "p99"], rows),
-           table(["phase", "statuses (0: no response)", "5xx without Retry-After"], status_rows),
+           table(["phase", "statuses (0: no response)", "5xx without Retry-After", "deepest fleet queue"],
+                 status_rows),
            table(["phase", "embedding hit rate", "chunks hit rate", "answer hit rate"], cache_rows),
            f"Questions answered from the answer cache: {sum(o.kind == 'cached' for o in answered)} of "
            f"{len(answered)} ({sum(o.kind == 'cached' for o in answered) / max(1, len(answered)):.1%}); "
@@ -444,36 +518,85 @@ def _rate(counts: dict[str, int]) -> float:
     return counts.get("hits", 0) / total if total else 0.0
 
 
-async def soak(mix: Mix, plan: Schedule = schedule, seed_value: int = 7) -> tuple[Run, Checks, Path]:
-    """Run the load with the faults of ``plan``; the run, the checks after it, and where the log was kept."""
+ENGINE_ENV = {"EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat", "MIN_SIMILARITY": "-1",
+              "HEALTH_INTERVAL_S": "1", **UNLIMITED}
+
+
+async def soak(mix: Mix, plan: Schedule = schedule, seed_value: int = 7, topology: str = "embedded"
+               ) -> tuple[Run, Checks, Path]:
+    """Run the load with the faults of ``plan`` on one embedded ``tsa serve`` or on the deployed
+    topology (``replicas``); the run, the checks after it, and where the logs were kept."""
     run = Run()
     home = Path(os.environ.get("TMPDIR", "/tmp")) / f"tsa-soak-{os.getpid()}"
     home.mkdir(parents=True, exist_ok=True)
     fleet = await asyncio.to_thread(Fleet, home, 4)
-    env = {"OLLAMA_INSTANCES": ",".join(fleet.urls), "EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat",
-           "MIN_SIMILARITY": "-1", "HEALTH_INTERVAL_S": "1", **UNLIMITED}
+    env = {"OLLAMA_INSTANCES": ",".join(fleet.urls), **ENGINE_ENV}
     try:
+        if topology == "replicas":
+            raise_open_files_limit()
+            with deployment(home / "deployed", env) as deployed:
+                served = deployed.served()
+                found = await _run_load(run, mix, plan, seed_value, fleet, served, deployed,
+                                        [f"http://127.0.0.1:{r.port}" for r in deployed.replicas],
+                                        deployed.database_url)
+            return run, found, home / "deployed"
         with tsa_serve(env) as served:
-            await seed(served)
-            keys = await make_users(served, mix.users)
-            load = Load(served, mix, run, keys, random.Random(seed_value))
-            run.started = time.monotonic()
-            run.enter("steady")
-            await asyncio.gather(load.arrivals(), load.documents(served.headers),
-                                 faults(run, plan(fleet, served), served, mix.duration_s))
-            await load.drain()
-            found = await checks(served, run)
+            found = await _run_load(run, mix, plan, seed_value, fleet, served, served, [served.base], None)
             if served.home is not None:  # kept: tsa serve's home goes with the run
                 (home / "serve.log").write_text((served.home / "serve.log").read_text())
+        return run, found, home / "serve.log"
     finally:
         await asyncio.to_thread(fleet.stop)
-    return run, found, home / "serve.log"
+
+
+async def _run_load(run: Run, mix: Mix, plan: Schedule, seed_value: int, fleet: Fleet, served: Served,
+                    target: object, replicas: list[str], database_url: str | None) -> Checks:
+    await seed(served)
+    keys = await make_users(served, mix.users)
+    load = Load(served, mix, run, keys, random.Random(seed_value))
+    run.started = time.monotonic()
+    run.enter("steady")
+    await asyncio.gather(load.arrivals(), load.documents(served.headers), queue_depths(run, replicas, mix.duration_s),
+                         faults(run, plan(fleet, target, load), served, mix.duration_s))
+    await load.drain()
+    return await checks(served, run, database_url)
+
+
+async def knee(rates: list[float], seconds: float, topology: str = "replicas", ceiling_ms: float = 130.0) -> str:
+    """Steady load at rising rates, no faults: cached answers' latency at each, up to the first rate
+    whose P95 crosses ``ceiling_ms`` (the seed's P95 figure)."""
+    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"tsa-knee-{os.getpid()}"
+    home.mkdir(parents=True, exist_ok=True)
+    fleet = await asyncio.to_thread(Fleet, home, 4)
+    env = {"OLLAMA_INSTANCES": ",".join(fleet.urls), **ENGINE_ENV}
+    rows: list[list[object]] = []
+    try:
+        with deployment(home / "deployed", env) if topology == "replicas" else tsa_serve(env) as target:
+            served = target.served() if isinstance(target, Deployment) else target
+            await seed(served)
+            keys = await make_users(served, 30)
+            for rate in rates:
+                mix = Mix(rate=rate, duration_s=seconds, uploads_per_minute=0, deletions_per_minute=0)
+                run = Run()
+                load = Load(served, mix, run, keys, random.Random(int(rate)))
+                run.enter("steady")
+                await load.arrivals()
+                await load.drain()
+                cached = [o.total_s * 1000 for o in run.outcomes if o.kind == "cached" and o.status == 200]
+                answered = [o for o in run.outcomes if o.status == 200]
+                rows.append([rate, round(len(run.outcomes) / seconds, 1), round(len(answered) / seconds, 1),
+                             len(cached), *(round(percentile(cached, q), 1) for q in (50, 95, 99))])
+                if cached and percentile(cached, 95) > ceiling_ms:
+                    break
+    finally:
+        await asyncio.to_thread(fleet.stop)
+    return table(["offered/s", "sent/s", "answered 200/s", "cached n", "cached p50 ms", "p95 ms", "p99 ms"], rows)
 
 
 def full_report(mix: Mix, run: Run, found: Checks, log: Path) -> str:
     return "\n\n".join([report(run, mix), "Faults:\n\n" + "\n".join(f"    {f}" for f in run.faults),
                          "After the run:\n\n" + "\n".join(f"- {f}" for f in found.lines(len(run.uploaded))),
-                         f"tsa serve's log: {log}"])
+                         f"Logs: {log}"])
 
 
 async def main() -> None:
@@ -482,10 +605,22 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=120.0)
     parser.add_argument("--users", type=int, default=30)
     parser.add_argument("--pool", type=int, default=300)
+    parser.add_argument("--topology", choices=["embedded", "replicas"], default="embedded",
+                        help="one embedded tsa serve, or two replicas behind nginx on one PostgreSQL and Redis")
+    parser.add_argument("--knee", type=float, nargs="*", metavar="RATE",
+                        help="no faults: steady load at each rate until cached P95 crosses 130 ms")
+    parser.add_argument("--knee-seconds", type=float, default=20.0)
     args = parser.parse_args()
+    if args.knee is not None:
+        rates = args.knee or [30, 60, 90, 120, 150, 180, 240]
+        print(f"# Knee — {args.topology}, {args.knee_seconds:g} s per rate\n")
+        print(await knee(rates, args.knee_seconds, args.topology))
+        return
     mix = Mix(rate=args.rate, duration_s=args.duration, users=args.users, pool=args.pool)
-    print(f"# Soak — {args.rate:g} arrivals/s for {args.duration:g} s, {args.users} users, pool of {args.pool}\n")
-    print(full_report(mix, *await soak(mix)))
+    plan = deployed_schedule if args.topology == "replicas" else schedule
+    print(f"# Soak — {args.topology}, {args.rate:g} arrivals/s for {args.duration:g} s, {args.users} users, "
+          f"pool of {args.pool}\n")
+    print(full_report(mix, *await soak(mix, plan, topology=args.topology)))
 
 
 if __name__ == "__main__":

@@ -181,6 +181,10 @@ WEB_FETCH_DURATION = Histogram(
     buckets=LATENCY_BUCKETS_S)
 
 # Caches. ``layer`` is embedding, chunks, inference or web.
+ANSWER_REVALIDATIONS = Counter(
+    "tsa_answer_revalidations_total",
+    "Cached answers from before the corpus last changed, checked against what the question now retrieves: "
+    "same (served) or changed (answered afresh).", ["outcome"])
 CACHE_LAYERS = ("embedding", "chunks", "inference", "web")
 CACHE_EVENT_NAMES = ("hit", "miss", "coalesced", "bypassed", "error", "oversize")
 CACHE_EVENTS = Counter(
@@ -223,6 +227,8 @@ def _zero_known_labels() -> None:
         FLEET_HEDGES.labels(winner)
     for kind in FLEET_KINDS:
         FLEET_RETRIES.labels(kind)
+    for outcome in ("same", "changed"):
+        ANSWER_REVALIDATIONS.labels(outcome)
     for service in EMBEDDED_SERVICES:
         for outcome in ("ok", "failed"):
             EMBEDDED_RESTARTS.labels(service, outcome)

@@ -76,6 +76,42 @@ async def test_a_changed_document_is_never_answered_from_before_the_change(bench
     assert new["cached"]["embedding"] is True, "embeddings depend only on model and text: still valid"
 
 
+# Eight sections on compressor oil: the question's five passages all come from here, whatever
+# unrelated manual arrives later.
+SERVICE_BOOK = "# Compressor CX-9 service book\n\n" + "".join(
+    f"## Oil, step {n}\n\nCompressor oil step {n}: the compressor needs CXO-32 oil; "
+    + "check the compressor oil level and the oil filter of the compressor before each shift. " * 8 + "\n\n"
+    for n in range(1, 9))
+UNRELATED = b"# Forklift FL-2\n\n## Tyres\n\nInflate the forklift tyres to 6 bar every week.\n"
+
+
+async def test_an_answer_outlives_corpus_changes_that_leave_its_passages_be(bench_settings, bench_engine, api_for):
+    async with api_for(bench_settings) as api:
+        await _upload(api, "cx9-book.md", SERVICE_BOOK.encode())
+        question = _question("Which oil does the compressor need?")
+        first = (await api.post("/api/rag-chat", json=question)).json()
+        kept = await metric_value(api, "tsa_answer_revalidations_total", outcome="same")
+        generations = (await bench_engine.counters())["generations_started"]
+
+        await _upload(api, "fl2.md", UNRELATED)  # the corpus changed, but not what the answer rests on
+        again = (await api.post("/api/rag-chat", json=question)).json()
+        assert again["cached"]["inference"] is True and again["answer"] == first["answer"]
+        assert [s["chunk_id"] for s in again["sources"]] == [s["chunk_id"] for s in first["sources"]]
+        assert await metric_value(api, "tsa_answer_revalidations_total", outcome="same") == kept + 1
+        thrice = (await api.post("/api/rag-chat", json=question)).json()  # stored again under the new generation
+        assert thrice["cached"]["inference"] is True
+        assert await metric_value(api, "tsa_answer_revalidations_total", outcome="same") == kept + 1
+        assert (await bench_engine.counters())["generations_started"] == generations
+
+        changed = await metric_value(api, "tsa_answer_revalidations_total", outcome="changed")
+        cited = first["sources"][0]["document_id"]
+        assert (await api.delete(f"/api/documents/{cited}")).status_code == 204
+        after = (await api.post("/api/rag-chat", json=question)).json()
+        assert after["cached"]["inference"] is False
+        assert cited not in {s["document_id"] for s in after["sources"]}
+        assert await metric_value(api, "tsa_answer_revalidations_total", outcome="changed") == changed + 1
+
+
 async def test_model_temperature_and_max_tokens_are_part_of_the_key(bench_settings, api_for):
     async with api_for(bench_settings) as api:
         await _upload(api, "cx9.md", MANUAL)

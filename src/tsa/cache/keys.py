@@ -17,7 +17,9 @@ The inference key names the inputs that determine the messages sent (the
 question, the retrieval that picks the passages, the prompt template version
 and the corpus generation) instead of the rendered messages themselves: the
 same thing, but computable before any embedding or retrieval, so a hit skips
-both.
+both. Each answer is also kept under the same parts with ``generation: null`` and the evidence it
+rests on, so an answer from before a corpus change is served again when the question still
+retrieves exactly that evidence (``RagService._revalidated``).
 """
 
 from __future__ import annotations

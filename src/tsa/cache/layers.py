@@ -87,9 +87,11 @@ class JsonLayer:
         await record(self.cache, self.layer, "miss" if value is None else "hit")
         return value
 
-    async def put(self, key: str, value: Any, compute_ms: float, tag: str | None = None) -> None:
-        """Store ``value``; with a ``tag``, ``forget(tag)`` can later drop it (and all so tagged)."""
-        await self.cache.count(self.layer, compute_ms=compute_ms, computed=1)
+    async def put(self, key: str, value: Any, compute_ms: float | None, tag: str | None = None) -> None:
+        """Store ``value``; with a ``tag``, ``forget(tag)`` can later drop it (and all so tagged).
+        ``compute_ms`` None: a copy of an entry already counted, not a computation."""
+        if compute_ms is not None:
+            await self.cache.count(self.layer, compute_ms=compute_ms, computed=1)
         if await self.cache.set(self.layer, key, pack_json(value), self.ttl_s) and tag is not None:
             await self.cache.tag(self.layer, tag, key, self.ttl_s)
 

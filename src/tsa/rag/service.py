@@ -74,6 +74,16 @@ def source_of(hit: SearchHit) -> dict[str, Any]:
             "hazard": hazard_level(hit.text), "snippet": snippet(hit.text)}
 
 
+# What of a manual source an answer rests on: the passage (a chunk's text never changes under its id)
+# and what the answer says about where it is from. Scores are left out: they move with the corpus.
+_EVIDENCE_FIELDS = ("chunk_id", "document_id", "collection_id", "title", "source", "page", "page_end", "section",
+                    "edition", "superseded")
+
+
+def evidence_of(sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: s.get(k) for k in _EVIDENCE_FIELDS} for s in sources if s.get("kind") == "manual"]
+
+
 def web_source(passage: WebPassage, number: int) -> dict[str, Any]:
     """A web passage as a source: labelled W1, W2 … and never mistaken for a manual's page."""
     return {"kind": "web", "label": f"W{number}", "url": passage.url, "title": passage.title,
@@ -225,28 +235,36 @@ class RagService:
         model = question.model or self.chat_model
         generation = question.generation or await self.documents.generation()
         options = {"temperature": question.temperature, "num_predict": question.max_tokens}
-        key = self.caches.answers.key({
+        parts = {
             **self._retrieval_parts(question.query, question.max_context_chunks, generation, question.collections,
                                     question.include_superseded),
             "chat_model": canonical_name(model), "options": options, "prompt_version": PROMPT_VERSION,
             "grounding_policy": self.grounding_policy, "context_neighbours": self.assemble_context,
-            **self._web_parts(question)})
+            **self._web_parts(question)}
+        key = self.caches.answers.key(parts)
+        # The same question at any corpus generation: an answer outlives changes that leave its passages be.
+        lasting = self.caches.answers.key({**parts, "generation": None})
         ticket: Ticket | None = None
+        retrieval: Retrieval | None = None  # made by a revalidation that found the evidence changed
         if question.use_cache:
-            if (payload := await self._cached_answer(key, question)) is not None:
+            payload = await self._cached_answer(key, question)
+            if payload is None:
+                payload, retrieval = await self._revalidated(lasting, key, question, generation)
+            await record(self.caches.redis, "inference", "miss" if payload is None else "hit")
+            if payload is not None:
                 return Answer.from_cache(payload, started, {})
             ticket = await self.caches.flight.join(key, lambda: self.caches.answers.peek(key))
             if not ticket.leader:
                 await record(self.caches.redis, "inference", "coalesced")
                 return Answer.from_cache(ticket.value, started, {})
         try:
-            answer = await self._generate(question, model, options, generation, started)
+            answer = await self._generate(question, model, options, generation, started, retrieval)
         except BaseException:
             if ticket is not None:
                 await ticket.finish(None)
             raise
         if ticket is not None:
-            answer._on_finished = lambda done: self._remember(done, key, ticket, question, started)
+            answer._on_finished = lambda done: self._remember(done, (key, lasting), ticket, question, started)
         return answer
 
     async def web_policy(self, requested: str | None, collections: frozenset[int]
@@ -272,12 +290,34 @@ class RagService:
                               list(narrower.block)]}
 
     async def _cached_answer(self, key: str, question: Question) -> dict[str, Any] | None:
-        """A cached answer; one made from web pages only while the question still finds the same pages."""
-        payload = await self.caches.answers.get(key)
+        """A cached answer; one made from web pages only while the question still finds the same pages.
+        Counts no hit or miss: the caller does, once per question."""
+        payload = await self.caches.answers.peek(key)
         web = (payload or {}).get("web") or {}
         if web.get("used") and self.web is not None and await self.web.identity(question.query) != web["identity"]:
             return None
         return payload
+
+    async def _revalidated(self, lasting: str, key: str, question: Question, generation: str
+                           ) -> tuple[dict[str, Any] | None, Retrieval | None]:
+        """An answer made before the corpus last changed, if the question still retrieves exactly the
+        passages it was made from, in the same order and with the same titles, editions and pages:
+        then nothing it rests on has changed (a deleted, replaced or superseded document's passages
+        are no longer found; a new document that matters changes what is found). Stored again under
+        this generation, so the check runs once per change. Else the retrieval it made, for the
+        fresh answer to use."""
+        payload = await self._cached_answer(lasting, question)
+        if payload is None or "evidence" not in payload:
+            return None, None
+        retrieval = await self.retrieve(question.query, question.max_context_chunks, question.collections,
+                                        True, generation, question.include_superseded)
+        hits = await self.context([h for h in retrieval.hits if is_relevant(h, self.min_similarity)])
+        if evidence_of([source_of(h) for h in hits]) != payload["evidence"]:
+            metrics.ANSWER_REVALIDATIONS.labels("changed").inc()
+            return None, retrieval
+        metrics.ANSWER_REVALIDATIONS.labels("same").inc()
+        await self.caches.answers.put(key, payload, None, tag=copy_tag(payload.get("instance")))
+        return payload, None
 
     async def _web_findings(self, question: Question, hits: list[SearchHit]) -> WebFindings | None:
         if self.web is None or question.web_search == "never" or (question.web_search == "auto" and hits):
@@ -286,9 +326,10 @@ class RagService:
         return await self.web.find(question.query, question.web_rules)
 
     async def _generate(self, question: Question, model: str, options: dict[str, Any], generation: str,
-                        started: float) -> Answer:
-        retrieval = await self.retrieve(question.query, question.max_context_chunks, question.collections,
-                                        question.use_cache, generation, question.include_superseded)
+                        started: float, retrieval: Retrieval | None = None) -> Answer:
+        if retrieval is None:
+            retrieval = await self.retrieve(question.query, question.max_context_chunks, question.collections,
+                                            question.use_cache, generation, question.include_superseded)
         hits = await self.context([h for h in retrieval.hits if is_relevant(h, self.min_similarity)])
         cached = {**retrieval.cached, "inference": False}
         findings = await self._web_findings(question, hits)
@@ -326,18 +367,21 @@ class RagService:
         return WebFollowUp([web_source(p, n) for n, p in enumerate(findings.passages, start=1)],
                            [p.text for p in findings.passages], stream, web_summary(findings))
 
-    async def _remember(self, answer: Answer | None, key: str, ticket: Ticket, question: Question,
+    async def _remember(self, answer: Answer | None, keys: tuple[str, str], ticket: Ticket, question: Question,
                         started: float) -> None:
-        """Store a complete answer and hand it to identical waiting questions; otherwise let them compute.
+        """Store a complete answer (under this generation's key, and under the lasting key with the
+        passages it was made from) and hand it to identical waiting questions; otherwise let them compute.
 
         The ticket is finished whatever happens here, so waiting questions are never left hanging."""
         payload = None
         try:
             if answer is not None and cacheable(answer.text, answer.done_reason, question.max_tokens_requested):
-                payload = answer.payload()
+                payload = {**answer.payload(), "instance": answer.instance, "evidence": evidence_of(answer.sources)}
                 # Tagged with its instance, so removing the instance can drop what it generated.
-                await self.caches.answers.put(key, payload, (time.perf_counter() - started) * 1000,
+                current, lasting = keys
+                await self.caches.answers.put(lasting, payload, (time.perf_counter() - started) * 1000,
                                               tag=answer_tag(answer.instance))
+                await self.caches.answers.put(current, payload, None, tag=copy_tag(answer.instance))
         finally:
             await ticket.finish(payload)
 
@@ -350,9 +394,17 @@ def answer_tag(instance: str | None) -> str | None:
     return None if instance is None else f"instance:{instance}"
 
 
+def copy_tag(instance: str | None) -> str | None:
+    """The tag of an answer's copies under a corpus generation (the answer itself is the lasting entry)."""
+    return None if instance is None else f"instance-copy:{instance}"
+
+
 async def forget_answers_of(caches: Caches, instance: str) -> int | None:
-    """Drop the cached answers an instance generated (it was removed, or is not to be trusted)."""
-    return await caches.answers.forget(answer_tag(instance))
+    """Drop the cached answers an instance generated (it was removed, or is not to be trusted):
+    how many, or None when Redis is unavailable."""
+    forgotten = await caches.answers.forget(answer_tag(instance))
+    await caches.answers.forget(copy_tag(instance))
+    return forgotten
 
 
 def _elapsed_ms(since: float, stage: str) -> float:
