@@ -76,6 +76,20 @@ class Served:
     home: Path | None = None
 
 
+def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 300) -> None:
+    """Until ``base`` answers ``/ready`` with 200; its log as the error if the process exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(log.read_text())
+        try:
+            if httpx.get(base + "/ready", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+
+
 @contextmanager
 def tsa_serve(extra_env: dict[str, str] | None = None) -> Iterator[Served]:
     """A `tsa serve` subprocess on the embedded defaults in a fresh TSA_HOME; yields its URL and key."""
@@ -89,16 +103,7 @@ def tsa_serve(extra_env: dict[str, str] | None = None) -> Iterator[Served]:
                                    "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((Path(home) / "serve.log").read_text())
-                try:
-                    if httpx.get(base + "/ready", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.5)
+            wait_ready(base, server, Path(home) / "serve.log")
             key_file = Path(home) / "admin.key"
             yield Served(base, server.pid, {"Authorization": f"Bearer {key_file.read_text().strip()}"}
                          if key_file.exists() else {}, Path(home))

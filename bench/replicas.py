@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import psutil
 
-from bench.common import Served, free_port
+from bench.common import Served, free_port, wait_ready
 from tsa.runtime.postgres import start_embedded_postgres, stop_embedded_postgres
 from tsa.runtime.redis_server import start_embedded_redis
 
@@ -168,19 +168,6 @@ class Deployment:
         self.kill_redis()
         if self._postgres is not None:
             stop_embedded_postgres(self._postgres)
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 300) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(log.read_text())
-        try:
-            if httpx.get(base + "/ready", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
 
 
 async def _first_admin(database_url: str) -> str:

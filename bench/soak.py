@@ -95,7 +95,7 @@ class Outcome:
 @dataclass
 class Run:
     started: float = field(default_factory=time.monotonic)
-    phase: str = "steady"
+    phase: str = "warm-up"
     phases: list[tuple[str, float]] = field(default_factory=list)  # (name, seconds from start)
     outcomes: list[Outcome] = field(default_factory=list)
     deleted: dict[str, float] = field(default_factory=dict)  # document id -> when its deletion returned
@@ -294,6 +294,7 @@ Schedule = Callable[[Fleet, Any, "Load"], list[Step]]
 def schedule(fleet: Fleet, served: Served, load: Load) -> list[Step]:
     """One ``tsa serve`` on its embedded PostgreSQL and Redis."""
     return [
+        (0.10, "steady", lambda: None),
         (0.25, "engine 1 down", lambda: fleet.kill(0)),
         (0.35, "engines 1 and 2 down", lambda: fleet.kill(1)),
         (0.45, "engines restarted", lambda: (fleet.restart(0), fleet.restart(1))),
@@ -307,6 +308,7 @@ def schedule(fleet: Fleet, served: Served, load: Load) -> list[Step]:
 def short_schedule(fleet: Fleet, served: Served, load: Load) -> list[Step]:
     """The test suite's shortened run: one engine killed and restarted, then Redis killed."""
     return [
+        (0.10, "steady", lambda: None),
         (0.25, "engine 1 down", lambda: fleet.kill(0)),
         (0.45, "engine restarted", lambda: fleet.restart(0)),
         (0.60, "Redis killed (tsa serve restarts it)", lambda: os.kill(_embedded(served, "redis-server").pid,
@@ -339,13 +341,14 @@ def deployed_schedule(fleet: Fleet, deployed: Deployment, load: Load) -> list[St
             deployed.restart_replica(n)
 
     return [
-        (0.12, "engine 1 down", lambda: fleet.kill(0)),
-        (0.20, "engines 1 and 2 down", lambda: fleet.kill(1)),
-        (0.28, "engines restarted", lambda: (fleet.restart(0), fleet.restart(1))),
-        (0.38, "Redis restarted", deployed.restart_redis),
-        (0.48, "rolling restart of the replicas", rolling_restart),
-        (0.60, "PostgreSQL paused 5 s mid-ingestion", pause_postgres_mid_ingestion),
-        (0.70, f"{SLOW_CONNECTIONS} slow-header connections", slow_header_connections),
+        (0.10, "steady", lambda: None),
+        (0.20, "engine 1 down", lambda: fleet.kill(0)),
+        (0.27, "engines 1 and 2 down", lambda: fleet.kill(1)),
+        (0.34, "engines restarted", lambda: (fleet.restart(0), fleet.restart(1))),
+        (0.43, "Redis restarted", deployed.restart_redis),
+        (0.52, "rolling restart of the replicas", rolling_restart),
+        (0.63, "PostgreSQL paused 5 s mid-ingestion", pause_postgres_mid_ingestion),
+        (0.72, f"{SLOW_CONNECTIONS} slow-header connections", slow_header_connections),
         (0.88, "recovery", lambda: None),
     ]
 
@@ -493,8 +496,11 @@ def report(run: Run, mix: Mix) -> str:
         status_rows.append([phase, ", ".join(f"{s}: {c}" for s, c in sorted(statuses.items())), len(bad),
                             f"{run.queue[phase]:.0f}" if phase in run.queue else "-"])
         layers = run.cache.get(phase, {})
+        repeats = [o for o in mine if o.repeat and o.status == 200 and o.kind in ("cached", "uncached")]
         cache_rows.append([phase, *(f"{_rate(layers.get(layer, {})):.1%}" for layer in ("embedding", "chunks",
-                                                                                         "inference"))])
+                                                                                         "inference")),
+                           f"{sum(o.kind == 'cached' for o in repeats) / len(repeats):.1%} of {len(repeats)}"
+                           if repeats else "-"])
     answered = [o for o in run.outcomes if o.kind in ("cached", "uncached") and o.status == 200]
     repeated = [o for o in answered if o.repeat]
     out = [table(["phase", "s", "offered/s", "answered/s", "cached n", "cached p50", "p95", "p99",
@@ -502,7 +508,8 @@ def report(run: Run, mix: Mix) -> str:
                   "search p50", "p95", "p99"], rows),
            table(["phase", "statuses (0: no response)", "5xx without Retry-After", "deepest fleet queue"],
                  status_rows),
-           table(["phase", "embedding hit rate", "chunks hit rate", "answer hit rate"], cache_rows),
+           table(["phase", "embedding hit rate", "chunks hit rate", "answer hit rate",
+                  "repeated questions answered from the cache"], cache_rows),
            f"Questions answered from the answer cache: {sum(o.kind == 'cached' for o in answered)} of "
            f"{len(answered)} ({sum(o.kind == 'cached' for o in answered) / max(1, len(answered)):.1%}); "
            f"of the questions asked before in the run (the repeated share, {len(repeated) / max(1, len(answered)):.1%} "
@@ -555,7 +562,7 @@ async def _run_load(run: Run, mix: Mix, plan: Schedule, seed_value: int, fleet: 
     keys = await make_users(served, mix.users)
     load = Load(served, mix, run, keys, random.Random(seed_value))
     run.started = time.monotonic()
-    run.enter("steady")
+    run.enter("warm-up")  # the caches fill; "steady" is the schedule's first step
     await asyncio.gather(load.arrivals(), load.documents(served.headers), queue_depths(run, replicas, mix.duration_s),
                          faults(run, plan(fleet, target, load), served, mix.duration_s))
     await load.drain()
@@ -575,13 +582,15 @@ async def knee(rates: list[float], seconds: float, topology: str = "replicas", c
             served = target.served() if isinstance(target, Deployment) else target
             await seed(served)
             keys = await make_users(served, 30)
-            for rate in rates:
+            for step, rate in enumerate([rates[0], *rates]):  # the first pass warms the caches, unreported
                 mix = Mix(rate=rate, duration_s=seconds, uploads_per_minute=0, deletions_per_minute=0)
                 run = Run()
                 load = Load(served, mix, run, keys, random.Random(int(rate)))
                 run.enter("steady")
                 await load.arrivals()
                 await load.drain()
+                if not step:
+                    continue
                 cached = [o.total_s * 1000 for o in run.outcomes if o.kind == "cached" and o.status == 200]
                 answered = [o for o in run.outcomes if o.status == 200]
                 rows.append([rate, round(len(run.outcomes) / seconds, 1), round(len(answered) / seconds, 1),

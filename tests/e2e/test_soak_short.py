@@ -21,7 +21,7 @@ SHORT = Mix(rate=8.0, duration_s=40.0, users=5, pool=60, uploads_per_minute=15.0
 def test_a_shortened_soak_with_an_engine_kill_and_a_redis_restart_loses_nothing():
     run, found, log = asyncio.run(soak(SHORT, short_schedule))
 
-    assert [phase for phase, _ in run.phases] == ["steady", "engine 1 down", "engine restarted",
+    assert [phase for phase, _ in run.phases] == ["warm-up", "steady", "engine 1 down", "engine restarted",
                                                   "Redis killed (tsa serve restarts it)", "recovery"]
     questions = Counter(o.kind for o in run.outcomes)
     assert questions["cached"] + questions["uncached"] > 100, questions  # the load really ran
