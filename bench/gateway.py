@@ -45,6 +45,7 @@ class Sample:
     latencies: list[float] = field(default_factory=list)
     first_chunks: list[float] = field(default_factory=list)
     failures: int = 0
+    error: str = ""  # the last failure's reason
 
 
 Call = Callable[["Pool", Sample], Awaitable[None]]
@@ -116,8 +117,9 @@ async def run_load(call: Call, requests: int, concurrency: int) -> tuple[Sample,
         for _ in queue:
             try:
                 await call(pool, sample)
-            except HTTPFailure:
+            except HTTPFailure as exc:
                 sample.failures += 1
+                sample.error = str(exc)
         await pool.close()
 
     started = time.perf_counter()
@@ -164,6 +166,10 @@ async def compare(calls: dict[str, Call], requests: int, streaming: bool) -> str
         for name, call in calls.items():
             await run_load(call, 100, concurrency)  # warm connections and caches
             sample, wall = await run_load(call, requests, concurrency)
+            if not sample.latencies:  # every call failed: say so instead of timing nothing
+                rows.append([concurrency, name, *["-"] * (6 if streaming else 3), 0.0, sample.failures])
+                print(f"{name} at {concurrency} clients: every call failed; the last: {sample.error}", file=sys.stderr)
+                continue
             total = summary_ms(sample.latencies)
             row: list[object] = [concurrency, name, total["p50"], total["p99"]]
             base = base or {"p50": total["p50"]}

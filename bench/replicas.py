@@ -118,10 +118,10 @@ class Deployment:
         env = {**self.env, "TSA_HOME": str(replica.home), "DATABASE_URL": self.database_url,
                "REDIS_URL": self.redis_url}
         replica.home.mkdir(parents=True, exist_ok=True)
-        log = open(replica.home / "serve.log", "a")  # noqa: SIM115 - owned by the process
-        replica.process = subprocess.Popen(
-            [sys.executable, "-m", "tsa", "serve", "--host", "127.0.0.1", "--port", str(replica.port),
-             "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(replica.home / "serve.log", "a") as log:  # the child keeps its own copy of the descriptor
+            replica.process = subprocess.Popen(
+                [sys.executable, "-m", "tsa", "serve", "--host", "127.0.0.1", "--port", str(replica.port),
+                 "--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_ready(f"http://127.0.0.1:{replica.port}", replica.process, replica.home / "serve.log")
 
     def stop_replica(self, replica: Replica) -> None:
@@ -148,8 +148,9 @@ class Deployment:
         config = prefix / "nginx.conf"
         config.write_text(gateway_config(DEPLOYED_GATEWAY.read_text(), prefix, self.nginx_port,
                                          [r.port for r in self.replicas]))
-        self._nginx = subprocess.Popen([executable, "-p", str(prefix), "-c", str(config)],
-                                       stdout=subprocess.DEVNULL, stderr=open(prefix / "stderr.log", "w"))  # noqa: SIM115
+        with open(prefix / "stderr.log", "w") as stderr:  # the child keeps its own copy of the descriptor
+            self._nginx = subprocess.Popen([executable, "-p", str(prefix), "-c", str(config)],
+                                           stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:

@@ -106,7 +106,6 @@ class LlamaCppChat:
             stats.eval_duration = ended - first_token_at
             stats.prompt_eval_count = max(self._llm.n_tokens - stats.eval_count, 0)
 
-
     def _continued(self, messages: list[dict[str, str]], options: dict[str, Any]) -> Iterator[dict[str, Any]] | None:
         """A final assistant message is continued, as Ollama does (an answer carried on from an
         instance that died mid-stream): the chat template up to the reply's start, then the reply so

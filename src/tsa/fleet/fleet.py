@@ -369,7 +369,8 @@ class Fleet:
 
     async def open_chat(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
                         priority: Priority = Priority.INTERACTIVE, extra: dict[str, Any] | None = None) -> ChatStream:
-        """Start a chat stream; fails over to another instance only before the first byte."""
+        """Start a chat stream; fails over to another instance before the first byte, and after it
+        carries the chat on elsewhere if its instance dies (``_resume``)."""
         limit = token_limit(options)
 
         def resume(instance: Instance, text: str, tokens: int) -> AsyncIterator[dict[str, Any]]:
