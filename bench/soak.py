@@ -252,13 +252,15 @@ class Load:
         await self.http.aclose()
 
 
+ENGINE_ARGS = ["--bench", "--bench-embed-ms", "5", "--bench-token-ms", "10"]
+
+
 class Fleet:
     """The bench engines: started, killed and restarted on their ports."""
 
     def __init__(self, home: Path, count: int) -> None:
         self.home = home
-        self.engines = [start_engine(home, 1, 0, 60.0, ["--bench", "--bench-embed-ms", "5", "--bench-token-ms", "10"])
-                        for _ in range(count)]
+        self.engines = [start_engine(home, 1, 0, 60.0, ENGINE_ARGS) for _ in range(count)]
 
     @property
     def urls(self) -> list[str]:
@@ -270,8 +272,7 @@ class Fleet:
 
     def restart(self, n: int) -> None:
         url = self.engines[n][0]
-        self.engines[n] = start_engine(self.home, 1, int(url.rsplit(":", 1)[1]), 60.0,
-                                       ["--bench", "--bench-embed-ms", "5", "--bench-token-ms", "10"])
+        self.engines[n] = start_engine(self.home, 1, int(url.rsplit(":", 1)[1]), 60.0, ENGINE_ARGS)
 
     def stop(self) -> None:
         for _, process in self.engines:
@@ -468,9 +469,13 @@ async def checks(served: Served, run: Run, database_url: str | None = None) -> C
     return Checks(statuses, sum(1 for c in Counter(listed).values() if c > 1), duplicates, len(stale))
 
 
+def _undocumented_5xx(outcome: Outcome) -> bool:
+    return outcome.status >= 500 and not (outcome.status == 503 and outcome.retry_after)
+
+
 def failures(run: Run) -> list[Outcome]:
     """Requests that got no answer, or a 5xx other than the documented 503 with Retry-After."""
-    return [o for o in run.outcomes if o.status == 0 or (o.status >= 500 and not (o.status == 503 and o.retry_after))]
+    return [o for o in run.outcomes if o.status == 0 or _undocumented_5xx(o)]
 
 
 def report(run: Run, mix: Mix) -> str:
@@ -492,8 +497,8 @@ def report(run: Run, mix: Mix) -> str:
                      *stats("cached"), *stats("uncached", first=True)[1:], *stats("uncached")[1:],
                      *stats("search")[1:]])
         statuses = Counter(o.status for o in mine)
-        bad = [o for o in mine if o.status >= 500 and not (o.status == 503 and o.retry_after)]
-        status_rows.append([phase, ", ".join(f"{s}: {c}" for s, c in sorted(statuses.items())), len(bad),
+        status_rows.append([phase, ", ".join(f"{s}: {c}" for s, c in sorted(statuses.items())),
+                            sum(map(_undocumented_5xx, mine)),
                             f"{run.queue[phase]:.0f}" if phase in run.queue else "-"])
         layers = run.cache.get(phase, {})
         repeats = [o for o in mine if o.repeat and o.status == 200 and o.kind in ("cached", "uncached")]
@@ -529,15 +534,20 @@ ENGINE_ENV = {"EMBEDDING_MODEL": "bench-embed", "CHAT_MODEL": "bench-chat", "MIN
               "HEALTH_INTERVAL_S": "1", **UNLIMITED}
 
 
+async def _engines(run_name: str) -> tuple[Path, Fleet, dict[str, str]]:
+    """A kept home for the run's logs, four bench engines started in it, and tsa's settings for them."""
+    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"tsa-{run_name}-{os.getpid()}"
+    home.mkdir(parents=True, exist_ok=True)
+    fleet = await asyncio.to_thread(Fleet, home, 4)
+    return home, fleet, {"OLLAMA_INSTANCES": ",".join(fleet.urls), **ENGINE_ENV}
+
+
 async def soak(mix: Mix, plan: Schedule = schedule, seed_value: int = 7, topology: str = "embedded"
                ) -> tuple[Run, Checks, Path]:
     """Run the load with the faults of ``plan`` on one embedded ``tsa serve`` or on the deployed
     topology (``replicas``); the run, the checks after it, and where the logs were kept."""
     run = Run()
-    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"tsa-soak-{os.getpid()}"
-    home.mkdir(parents=True, exist_ok=True)
-    fleet = await asyncio.to_thread(Fleet, home, 4)
-    env = {"OLLAMA_INSTANCES": ",".join(fleet.urls), **ENGINE_ENV}
+    home, fleet, env = await _engines("soak")
     try:
         if topology == "replicas":
             raise_open_files_limit()
@@ -572,10 +582,7 @@ async def _run_load(run: Run, mix: Mix, plan: Schedule, seed_value: int, fleet: 
 async def knee(rates: list[float], seconds: float, topology: str = "replicas", ceiling_ms: float = 130.0) -> str:
     """Steady load at rising rates, no faults: cached answers' latency at each, up to the first rate
     whose P95 crosses ``ceiling_ms`` (the seed's P95 figure)."""
-    home = Path(os.environ.get("TMPDIR", "/tmp")) / f"tsa-knee-{os.getpid()}"
-    home.mkdir(parents=True, exist_ok=True)
-    fleet = await asyncio.to_thread(Fleet, home, 4)
-    env = {"OLLAMA_INSTANCES": ",".join(fleet.urls), **ENGINE_ENV}
+    home, fleet, env = await _engines("knee")
     rows: list[list[object]] = []
     try:
         with deployment(home / "deployed", env) if topology == "replicas" else tsa_serve(env) as target:

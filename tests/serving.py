@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 
+from bench.common import wait_ready  # noqa: F401 - shared with the benchmarks, which start tsa serve too
 from tsa.runtime.children import free_port
-
-
-def wait_ready(base: str, server: subprocess.Popen, log: Path, seconds: float = 240) -> None:
-    """Until ``/ready`` answers 200; fails with the server's log if it exits or never gets there."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"tsa serve never became ready:\n{log.read_text()}")
 
 
 @contextlib.asynccontextmanager

@@ -513,8 +513,9 @@ class Fleet:
         try:
             chunk = first
             while True:
-                tokens += bool(_text_of(chunk))
-                text.append(_text_of(chunk))
+                piece = _text_of(chunk)
+                tokens += bool(piece)
+                text.append(piece)
                 if chunk.get("done") and resumed_after:
                     chunk = {**chunk, "eval_count": resumed_after + int(chunk.get("eval_count") or 0)}
                 yield chunk

@@ -52,7 +52,6 @@ async def test_a_stream_whose_instance_dies_mid_answer_is_carried_on_by_another(
     running = await engines(2, "--bench-token-ms", "40")
     fleet = fleet_of([e.url for e in running])
     await fleet.start()
-    resumed = REGISTRY.get_sample_value("tsa_fleet_resumed_streams_total", {"llm_instance": "x"})
     try:
         stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 12})
         received = [await anext(stream.chunks) for _ in range(4)]
@@ -64,7 +63,6 @@ async def test_a_stream_whose_instance_dies_mid_answer_is_carried_on_by_another(
         assert received[-1]["done"] and received[-1]["eval_count"] == 12
         assert REGISTRY.get_sample_value("tsa_fleet_resumed_streams_total",
                                          {"llm_instance": stream.instance}) == 1
-        assert resumed is None
     finally:
         await fleet.aclose()
 

@@ -21,9 +21,9 @@ from tsa.api.sse import sse_event
 from tsa.api.streaming import SettledStreamingResponse
 from tsa.container import Container
 from tsa.errors import TSAError
-from tsa.store.pool import database_down
 from tsa.rag import Answer, Question
 from tsa.rag.followups import Turn
+from tsa.store.pool import database_down
 from tsa.websearch.addresses import DomainRules
 
 router = APIRouter()
