@@ -30,6 +30,7 @@ from tsa.jobs.worker import WorkerOptions, running_worker, sample_queue_forever
 from tsa.store.migrate import MIGRATION_LOCK
 from tsa.store.conversations import ConversationStore
 from tsa.store.feedback import AnswerRecords, FeedbackStore
+from tsa.access.watch import AccessWatch
 from tsa.store.progress_feed import ProgressFeed
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService
@@ -51,6 +52,7 @@ class Access:
     audit: AuditLog
     limiter: RateLimiter
     principal_cache: PrincipalCache
+    watch: AccessWatch
 
 
 @dataclass
@@ -196,7 +198,9 @@ async def open_container(settings: Settings, *, check_embedding_space: bool = Tr
                          settings.grounding_policy, settings.context_neighbours, settings.query_rewrite,
                          web, settings.web_search_default, Collections(pool).web_settings)
         access = Access(Principals(pool), Accounts(pool), Collections(pool), AuditLog(pool), RateLimiter(redis),
-                        PrincipalCache())
+                        PrincipalCache(), AccessWatch())
+        watcher = asyncio.create_task(access.watch.run(endpoints.database_url), name="access-watch")
+        stack.push_async_callback(_cancel, watcher)
         pruner = asyncio.create_task(_prune_audit_forever(access.audit, settings.audit_retention_days),
                                      name="audit-prune")
         stack.push_async_callback(_cancel, pruner)

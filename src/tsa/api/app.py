@@ -16,6 +16,7 @@ from tsa.api.auth import document_security
 from tsa.api.clients import ClientLabels
 from tsa.api.compat import openai_routes
 from tsa.api.errors import install_error_handlers
+from tsa.api.lane import DropInLane
 from tsa.api.limits import BodyLimitMiddleware, WriteTimeoutMiddleware
 from tsa.api.middleware import MetricsMiddleware
 from tsa.api.routes import (audit, auth, cache, chat, collections, conversations, documents, feedback, fleet, health,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                    auth, users, collections, audit, fleet, cache, health, web):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(DropInLane)  # innermost: behind the metrics, body limit and write timeout
     app.add_middleware(WriteTimeoutMiddleware, timeout_s=settings.write_timeout_s)
     app.add_middleware(BodyLimitMiddleware, limit_for=_upload_limit)
     app.add_middleware(MetricsMiddleware, clients=ClientLabels(settings.metrics_max_clients))

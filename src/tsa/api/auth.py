@@ -78,6 +78,7 @@ async def authenticate(request: Request, container: Container) -> tuple[Principa
     now = dt.datetime.now(dt.UTC)
     entry = access.principal_cache.get(digest)
     wait_s: float | None = None
+    epoch = access.watch.epoch  # what the queries below read is kept only if nothing changed meanwhile
     if entry is not None:
         buckets = rate_buckets(entry.principal, container)
         if access.limiter.take_leased(buckets):
@@ -99,10 +100,32 @@ async def authenticate(request: Request, container: Container) -> tuple[Principa
         if entry is None:
             raise _refused(credential)
         access.principal_cache.put(digest, entry)
+    access.watch.learned(entry.generations.access, epoch)
     if wait_s is None:
         wait_s = await access.limiter.wait_s(rate_buckets(entry.principal, container))
     request.state.corpus_generation = entry.generations.corpus
     return entry.principal, wait_s
+
+
+async def known_caller(request: Request, container: Container, required: Role) -> Principal | None:
+    """The caller, when this replica can let them in without asking the database: an API key it has
+    seen, nothing about access changed since (``AccessWatch``), the role enough, a rate-limit token
+    taken. None for anything else — a new or bad key, a session, a change, a lost announcement
+    connection, a caller to slow down — and the full gate then decides, and says why."""
+    access = container.access
+    generation = access.watch.current()
+    credential = presented_credential(request)
+    if generation is None or credential is None or credential.kind != "key" or not credential.token:
+        return None
+    entry = access.principal_cache.get(credential_digest("key", credential.token))
+    now = dt.datetime.now(dt.UTC)
+    if entry is None or not still_valid(entry, generation, now) or not entry.principal.may(required):
+        return None
+    if await access.limiter.wait_s(rate_buckets(entry.principal, container)):
+        return None  # a refused token costs nothing: the gate asks again and answers 429
+    await access.principals.touch(entry, now)
+    metrics.AUTH_EVENTS.labels("success").inc()
+    return entry.principal
 
 
 def _check_csrf(request: Request, principal: Principal) -> None:

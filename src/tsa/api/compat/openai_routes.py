@@ -20,6 +20,7 @@ from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_input
                                           manuals_fields, options_of, tool_calls, usage)
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented
+from tsa.container import Container
 from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError
 
@@ -60,10 +61,14 @@ async def models(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
 
 @router.post("/chat/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
 async def chat_completions(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    return await answer_chat_completions(request, container, principal, None)
+
+
+async def answer_chat_completions(request: Request, container: Container, principal: Principal, body: Any) -> Response:
     observed = Observed("openai", "chat_completions", "unknown")
 
     async def handle() -> Response:
-        call = chat_call(await _json(request))
+        call = chat_call(await _json(request) if body is None else body)
         observed.model = call.model
         stream = await manuals.open_chat(container, principal, request, call.model, call.messages, call.options,
                                          call.extra)
@@ -105,10 +110,15 @@ async def _chat_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion,
 
 @router.post("/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
 async def completions(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    return await answer_completions(request, container, principal, None)
+
+
+async def answer_completions(request: Request, container: Container, principal: Principal, body: Any) -> Response:
     observed = Observed("openai", "completions", "unknown")
 
     async def handle() -> Response:
-        body = await _json(request)
+        nonlocal body
+        body = await _json(request) if body is None else body
         if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
             raise InvalidRequest("a model is required")
         observed.model = body["model"]
@@ -149,10 +159,14 @@ async def _text_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion)
 
 @router.post("/embeddings", responses=_ERRORS, openapi_extra=_ANY_BODY)
 async def embeddings(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    return await answer_embeddings(request, container, principal, None)
+
+
+async def answer_embeddings(request: Request, container: Container, principal: Principal, body: Any) -> Response:
     observed = Observed("openai", "embeddings", "unknown")
 
     async def handle() -> Response:
-        model, texts, encoding = embedding_inputs(await _json(request))
+        model, texts, encoding = embedding_inputs(await _json(request) if body is None else body)
         observed.model = model
         result = await container.fleet.embed(model, texts)
         tokens = sum(len(t.split()) for t in texts)  # the fleet does not report counts; words stand in

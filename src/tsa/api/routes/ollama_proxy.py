@@ -22,6 +22,7 @@ from tsa.api.compat.errors import in_own_shape
 from tsa.api.compat.observe import Observed
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented
+from tsa.container import Container
 from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError, UnknownModel
 
@@ -58,8 +59,7 @@ async def _json(request: Request) -> Any:
         raise InvalidRequest("the request body is not valid JSON") from None
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    body = await _json(request)
+def _checked(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
         raise InvalidRequest("a model is required")
     if not isinstance(body.get("options") or {}, dict):
@@ -76,10 +76,15 @@ async def _ollama_errors(handler: Callable[[], Awaitable[Response]], principal: 
 
 @router.post("/api/embed", responses=_ERRORS, openapi_extra=_EMBED_BODY)
 async def embed(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    return await answer_embed(request, container, principal, None)
+
+
+async def answer_embed(request: Request, container: Container, principal: Principal, body: Any) -> Response:
     observed = Observed("ollama", "embed", "unknown")
 
     async def handle() -> Response:
-        body = await _body(request)
+        nonlocal body
+        body = _checked(await _json(request) if body is None else body)
         observed.model = body["model"]
         texts = body.get("input", "")
         texts = [texts] if isinstance(texts, str) else texts
@@ -94,10 +99,15 @@ async def embed(request: Request, container: ContainerDep, principal: Viewer) ->
 
 @router.post("/api/embeddings", responses=_ERRORS, openapi_extra=_EMBEDDINGS_BODY)
 async def embeddings(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    return await answer_embeddings(request, container, principal, None)
+
+
+async def answer_embeddings(request: Request, container: Container, principal: Principal, body: Any) -> Response:
     observed = Observed("ollama", "embeddings", "unknown")
 
     async def handle() -> Response:
-        body = await _body(request)
+        nonlocal body
+        body = _checked(await _json(request) if body is None else body)
         observed.model = body["model"]
         result = await container.fleet.embed(body["model"], [str(body.get("prompt", ""))])
         observed.end("ok")
@@ -112,10 +122,15 @@ async def embeddings(request: Request, container: ContainerDep, principal: Viewe
                       "application/json": {"schema": {"type": "object"}}}}, **_ERRORS},
     openapi_extra=_CHAT_BODY)
 async def chat(request: Request, container: ContainerDep, principal: Viewer) -> Response:
+    return await answer_chat(request, container, principal, None)
+
+
+async def answer_chat(request: Request, container: Container, principal: Principal, body: Any) -> Response:
     observed = Observed("ollama", "chat", "unknown")
 
     async def handle() -> Response:
-        body = await _body(request)
+        nonlocal body
+        body = _checked(await _json(request) if body is None else body)
         observed.model = body["model"]
         messages = body.get("messages", [])
         if not isinstance(messages, list):
@@ -145,10 +160,15 @@ _GENERATE_BODY = _body_schema(["model"], {"model": _MODEL, "prompt": {"type": "s
 async def generate(request: Request, container: ContainerDep, principal: Viewer) -> Response:
     """Ollama's ``/api/generate`` on the best instance: every field the client sent (``prompt``,
     ``system``, ``raw``, ``format``, ``images``, ``options``, ``keep_alive``, …) goes through."""
+    return await answer_generate(request, container, principal, None)
+
+
+async def answer_generate(request: Request, container: Container, principal: Principal, body: Any) -> Response:
     observed = Observed("ollama", "generate", "unknown")
 
     async def handle() -> Response:
-        body = await _body(request)
+        nonlocal body
+        body = _checked(await _json(request) if body is None else body)
         observed.model = body["model"]
         if not isinstance(body.get("prompt", ""), str):
             raise InvalidRequest("prompt must be a string")

@@ -1,0 +1,128 @@
+"""The drop-in APIs' calls to the fleet's models, from callers this replica knows, past the framework.
+
+A proxied ``/api/chat`` spent most of what tsa added in FastAPI's routing, exception and dependency
+layers and in the query that read the access generation. This lane sits inside the service's own
+middleware (metrics, body limit, write timeout) and answers the drop-in calls clients make most —
+chat, generate and embeddings, in both APIs — with the routes' own handlers, when:
+
+- the body is a JSON object naming a model other than the manuals model (whose answers need the
+  corpus generation, read per request), within ``MAX_LANE_BODY`` and sent with a length, and
+- the caller is let in by ``known_caller``: a key seen before, no access change since, a token taken.
+
+Anything else goes on to the app, with the body already read handed over unchanged, and is handled
+— and refused, with the reason — exactly as before. The lane also keeps ``AccessWatch`` honest for
+this replica: every other request that may write invalidates it before its response starts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tsa.access import Principal, Role
+from tsa.api.auth import api_routes, known_caller
+from tsa.api.compat import openai_routes
+from tsa.api.compat.manuals import is_manuals_model
+from tsa.api.routes import ollama_proxy
+from tsa.asgi import read_body
+from tsa.container import Container
+
+Answer = Callable[[Request, Container, Principal, Any], Awaitable[Response]]
+ANSWERS: dict[str, Answer] = {
+    "/api/chat": ollama_proxy.answer_chat,
+    "/api/generate": ollama_proxy.answer_generate,
+    "/api/embed": ollama_proxy.answer_embed,
+    "/api/embeddings": ollama_proxy.answer_embeddings,
+    "/v1/chat/completions": openai_routes.answer_chat_completions,
+    "/v1/completions": openai_routes.answer_completions,
+    "/v1/embeddings": openai_routes.answer_embeddings,
+}
+# Prompts and chat histories fit easily; a body with images over this takes the app's way.
+MAX_LANE_BODY = 1024 * 1024
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def lane_model(body: bytes, manuals_model: str) -> tuple[str, Any] | None:
+    """The body's model and the parsed body, when the lane may take it."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    model = parsed.get("model") if isinstance(parsed, dict) else None
+    if not isinstance(model, str) or not model or is_manuals_model(manuals_model, model):
+        return None
+    return model, parsed
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` as if nothing had been read: the body first, then whatever comes next."""
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    return again
+
+
+class DropInLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._routes: dict[str, Any] | None = None  # path: the app's route, for the metrics' labels
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answer = ANSWERS.get(scope["path"]) if scope["method"] == "POST" else None
+        length = _content_length(scope) if answer is not None else None
+        if answer is None or length is None or length > MAX_LANE_BODY:
+            await self.app(scope, receive, _invalidating(scope, send))
+            return
+        body = await read_body(receive)
+        container: Container = scope["app"].state.container
+        request = Request(scope, receive)
+        taken = lane_model(body, container.settings.manuals_model)
+        try:
+            principal = None if taken is None else await known_caller(request, container, Role.viewer)
+        except Exception:  # noqa: BLE001 - the app's gate meets it again, and answers for it properly
+            principal = None
+        if taken is None or principal is None:
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        scope["route"] = self._route(scope)
+        request.state.principal = principal
+        response = await answer(request, container, principal, taken[1])
+        await response(scope, receive, send)
+
+    def _route(self, scope: Scope) -> Any:
+        if self._routes is None:
+            self._routes = {route.path: route for route in api_routes(scope["app"].routes) if route.path in ANSWERS}
+        return self._routes[scope["path"]]
+
+
+def _invalidating(scope: Scope, send: Send) -> Send:
+    """A request that may write: the access watch forgets what it knew before the response starts,
+    so the client's next request here sees the change (other replicas see it when it is announced)."""
+    if scope["method"] in _SAFE_METHODS:
+        return send
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            scope["app"].state.container.access.watch.invalidate()
+        await send(message)
+    return sending
