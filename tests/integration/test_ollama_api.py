@@ -86,19 +86,26 @@ async def test_a_whole_answer_whose_client_left_is_cancelled_upstream(settings, 
         assert container.fleet.instances[0].in_flight == 0
 
 
-async def test_a_client_that_stops_reading_is_let_go_and_its_generation_cancelled(settings, engines, service_for):
+@pytest.mark.parametrize("known_key", [False, True], ids=["by the app", "by the drop-in lane"])
+async def test_a_client_that_stops_reading_is_let_go_and_its_generation_cancelled(settings, engines, service_for,
+                                                                                  known_key):
     fast = (await engines(1, "--bench-token-ms", "0.1"))[0]
     settings.ollama_instances = [fast.url]
     settings.embedding_model, settings.chat_model = "bench-embed", "bench-chat"
     settings.write_timeout_s = 1.0
     async with service_for(settings) as (container, api):
+        authorization = api.headers["authorization"]
+        if known_key:  # served by the lane once the replica knows the key and the access generation
+            await until_known(container, api)
+        else:  # a key never seen takes the app's way
+            authorization = (await new_user(container, "viewer"))["headers"]["Authorization"]
         body = json.dumps({"model": "bench-chat", "prompt": "Count.", "options": {"num_predict": 300_000}})
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once: the client reads nothing
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, (api.base_url.host, api.base_url.port))
         reader, writer = await asyncio.open_connection(sock=sock)
-        writer.write(f"POST /api/generate HTTP/1.1\r\nHost: x\r\nAuthorization: {api.headers['authorization']}\r\n"
+        writer.write(f"POST /api/generate HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n"
                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode())
         await writer.drain()
         try:
@@ -106,6 +113,15 @@ async def test_a_client_that_stops_reading_is_let_go_and_its_generation_cancelle
             assert container.fleet.instances[0].in_flight == 0
         finally:
             writer.close()
+
+
+async def until_known(container, api: httpx.AsyncClient) -> None:
+    for _ in range(100):
+        await api.post("/api/embed", json={"model": "bench-embed", "input": "hi"})  # no generation to count
+        if container.access.watch.current() is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the replica never learned the access generation")
 
 
 async def test_an_admin_pulls_onto_every_instance_and_deletes_from_one(settings, engines, service_for):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from tsa import __version__
 from tsa.api.auth import document_security
@@ -46,18 +47,29 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             finally:
                 await _cancel_all(app.state.background)
 
-    app = FastAPI(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
+    app = ServiceApp(title="Technical Service Assistant", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     # Matched in this order, route by route: the drop-in APIs, called most often, come first.
     for module in (ollama_proxy, openai_routes, chat, conversations, feedback, search, documents, passages, imports,
                    auth, users, collections, audit, fleet, cache, health, web):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(DropInLane)  # innermost: behind the metrics, body limit and write timeout
     app.add_middleware(WriteTimeoutMiddleware, timeout_s=settings.write_timeout_s)
     app.add_middleware(BodyLimitMiddleware, limit_for=_upload_limit)
-    app.add_middleware(MetricsMiddleware, clients=ClientLabels(settings.metrics_max_clients))
+    clients = ClientLabels(settings.metrics_max_clients)
+    app.add_middleware(MetricsMiddleware, clients=clients)
+    app.lane = DropInLane(partial(FastAPI.__call__, app), clients, settings.write_timeout_s)
     return app
+
+
+class ServiceApp(FastAPI):
+    """The service: the drop-in lane (``tsa.api.lane``) first, FastAPI for everything it does not take."""
+
+    lane: DropInLane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        await self.lane(scope, receive, send)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

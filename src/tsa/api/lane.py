@@ -1,37 +1,46 @@
 """The drop-in APIs' calls to the fleet's models, from callers this replica knows, past the framework.
 
 A proxied ``/api/chat`` spent most of what tsa added in FastAPI's routing, exception and dependency
-layers and in the query that read the access generation. This lane sits inside the service's own
-middleware (metrics, body limit, write timeout) and answers the drop-in calls clients make most —
-chat, generate and embeddings, in both APIs — with the routes' own handlers, when:
+layers, the middleware wrapped around every message sent, and the query that read the access
+generation. This lane stands in front of the whole app and answers the drop-in calls clients make
+most — chat, generate and embeddings, in both APIs — with the routes' own handlers, when:
 
 - the body is a JSON object naming a model other than the manuals model (whose answers need the
-  corpus generation, read per request), within ``MAX_LANE_BODY`` and sent with a length, and
+  corpus generation, read per request), sent with a length within ``MAX_LANE_BODY``, and
 - the caller is let in by ``known_caller``: a key seen before, no access change since, a token taken.
 
-Anything else goes on to the app, with the body already read handed over unchanged, and is handled
-— and refused, with the reason — exactly as before. The lane also keeps ``AccessWatch`` honest for
-this replica: every other request that may write invalidates it before its response starts.
+It does itself what the app's middleware would: counts and times the request under its route, cuts
+off a client that stops reading, answers an unexpected error with a logged 500. Anything else goes
+on to the app with the body already read handed over unchanged, and is handled — and refused, with
+the reason — exactly as before. The lane also keeps ``AccessWatch`` honest for this replica: every
+other request that may write invalidates it before its response starts.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsa.access import Principal, Role
-from tsa.api.auth import api_routes, known_caller
+from tsa.api.auth import known_caller
 from tsa.api.compat import openai_routes
 from tsa.api.compat.manuals import is_manuals_model
+from tsa.api.clients import ClientLabels
+from tsa.api.errors import error_body
+from tsa.api.limits import ClientTooSlow, write_timed
+from tsa.api.middleware import record_request
 from tsa.api.routes import ollama_proxy
 from tsa.asgi import read_body
 from tsa.container import Container
 
+log = logging.getLogger(__name__)
 Answer = Callable[[Request, Container, Principal, Any], Awaitable[Response]]
 ANSWERS: dict[str, Answer] = {
     "/api/chat": ollama_proxy.answer_chat,
@@ -80,9 +89,10 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
 
 
 class DropInLane:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._routes: dict[str, Any] | None = None  # path: the app's route, for the metrics' labels
+    def __init__(self, app: ASGIApp, clients: ClientLabels, write_timeout_s: float) -> None:
+        self.app = app  # the rest of the service
+        self.clients = clients
+        self.write_timeout_s = write_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,6 +103,7 @@ class DropInLane:
         if answer is None or length is None or length > MAX_LANE_BODY:
             await self.app(scope, receive, _invalidating(scope, send))
             return
+        started = time.perf_counter()
         body = await read_body(receive)
         container: Container = scope["app"].state.container
         request = Request(scope, receive)
@@ -104,15 +115,28 @@ class DropInLane:
         if taken is None or principal is None:
             await self.app(scope, _replaying(body, receive), send)
             return
-        scope["route"] = self._route(scope)
         request.state.principal = principal
-        response = await answer(request, container, principal, taken[1])
-        await response(scope, receive, send)
+        status: int | None = None  # until the response starts
 
-    def _route(self, scope: Scope) -> Any:
-        if self._routes is None:
-            self._routes = {route.path: route for route in api_routes(scope["app"].routes) if route.path in ANSWERS}
-        return self._routes[scope["path"]]
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            response = await answer(request, container, principal, taken[1])
+            await response(scope, receive, write_timed(sending, self.write_timeout_s))
+        except ClientTooSlow:
+            pass  # the response is cut short; the server closes the connection
+        except Exception:
+            if status is not None:  # the answer had begun: all that is left is to end the connection
+                raise
+            log.exception("unhandled error")
+            await JSONResponse(error_body("internal_error", "an unexpected error occurred; it has been logged"),
+                               status_code=500)(scope, receive, send)
+        finally:
+            record_request(scope, scope["path"], status or 500, started, self.clients)
 
 
 def _invalidating(scope: Scope, send: Send) -> Send:

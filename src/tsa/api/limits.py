@@ -8,13 +8,13 @@ of spooling the whole body to disk first.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsa import metrics
+from tsa.wait_guard import WaitGuard, WaitTimedOut
 
 # FastAPI re-raises an HTTPException met while parsing a body (any other error becomes a 400).
 Limit = Callable[[Scope], int | None]
@@ -57,19 +57,28 @@ class WriteTimeoutMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
-        async def timed(message: Message) -> None:
-            try:
-                async with asyncio.timeout(self.timeout_s):
-                    await send(message)
-            except TimeoutError:
-                metrics.SLOW_CLIENTS_DROPPED.inc()
-                raise ClientTooSlow(f"the client read nothing for {self.timeout_s:g} s") from None
-
         try:
-            await self.app(scope, receive, timed)
+            await self.app(scope, receive, write_timed(send, self.timeout_s))
         except ClientTooSlow:
             pass  # the response is cut short; the server closes the connection
+
+
+def write_timed(send: Send, timeout_s: float) -> Send:
+    """``send``, raising ``ClientTooSlow`` when a write cannot finish within ``timeout_s`` (one
+    timer per response, not one per chunk written: ``WaitGuard``)."""
+    guard: WaitGuard | None = None
+
+    async def timed(message: Message) -> None:
+        nonlocal guard
+        guard = guard or WaitGuard(timeout_s)
+        try:
+            await guard.wait(send(message))
+        except WaitTimedOut:
+            metrics.SLOW_CLIENTS_DROPPED.inc()
+            raise ClientTooSlow(f"the client read nothing for {timeout_s:g} s") from None
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            guard.close()
+    return timed
 
 
 class ClientTooSlow(Exception):

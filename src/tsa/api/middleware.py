@@ -38,12 +38,15 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            if scope["path"].startswith("/api/"):
-                # After the route: by then the gate has left the signed-in caller in the request state.
-                principal = scope.get("state", {}).get("principal")
-                metrics.CLIENT_REQUESTS.labels(self.clients.label(_header(scope, b"x-client-id"), principal)).inc()
-            route = scope.get("route")
             # Templates ("/api/documents/{document_id}") keep label values bounded.
-            path = getattr(route, "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels(path, scope["method"], str(status)).inc()
-            metrics.HTTP_DURATION.labels(path, scope["method"]).observe(time.perf_counter() - started)
+            record_request(scope, getattr(scope.get("route"), "path", "unmatched"), status, started, self.clients)
+
+
+def record_request(scope: Scope, route: str, status: int, started: float, clients: ClientLabels) -> None:
+    """Count and time one answered request, under its route template."""
+    if scope["path"].startswith("/api/"):
+        # After the route: by then the gate has left the signed-in caller in the request state.
+        principal = scope.get("state", {}).get("principal")
+        metrics.CLIENT_REQUESTS.labels(clients.label(_header(scope, b"x-client-id"), principal)).inc()
+    metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
+    metrics.HTTP_DURATION.labels(route, scope["method"]).observe(time.perf_counter() - started)

@@ -25,6 +25,7 @@ from tsa.fleet.policy import candidates, choose
 from tsa.fleet.prober import HealthProber
 from tsa.fleet.stats import Ewma
 from tsa.model_names import canonical_name
+from tsa.wait_guard import WaitGuard, WaitTimedOut
 
 T = TypeVar("T")
 
@@ -506,7 +507,8 @@ class Fleet:
         the stream does."""
         instance = lease.instance
         ended_by: BaseException | None = None
-        deadline = lease.started + self.options.stream_deadline_s
+        stall_s = self.options.stream_stall_timeout_s
+        guard = WaitGuard(stall_s, lease.started + self.options.stream_deadline_s - self._clock())
         tokens = 0
         text: list[str] = []  # streamed so far, for a resumption elsewhere
         resumed_after = 0  # tokens streamed before the instance now streaming took over
@@ -523,15 +525,11 @@ class Fleet:
                     if (load_ns := chunk.get("load_duration", 0)) > 0:
                         instance.load_time.setdefault(lease.model, _new_ewma()).add(load_ns / 1e9, self._clock())
                     break
-                left_s = deadline - self._clock()
-                stall_s = self.options.stream_stall_timeout_s
                 try:
-                    # asyncio.timeout, not wait_for: no inner task, so a cancellation reaches the
-                    # stream itself and it can be closed right after.
-                    async with asyncio.timeout(max(0.0, min(stall_s, left_s))):
-                        chunk = await anext(lease.upstream)
-                except TimeoutError:
-                    if left_s <= stall_s:
+                    # In this task, not another: a time-out reaches the stream itself, which closes.
+                    chunk = await guard.wait(anext(lease.upstream))
+                except WaitTimedOut as timed_out:
+                    if timed_out.reason == "deadline":
                         raise BackendError(f"{instance.url} did not finish within the "
                                            f"{self.options.stream_deadline_s:g} s deadline") from None
                     raise BackendError(f"{instance.url} stalled: no token for {stall_s:g} s") from None
@@ -548,6 +546,7 @@ class Fleet:
             ended_by = exc
             raise
         finally:
+            guard.close()
             await self._end_chat(lease, ended_by)
 
     async def _resume(self, lease: _ChatLease, resume: Callable[[Instance, str, int], AsyncIterator[dict[str, Any]]],

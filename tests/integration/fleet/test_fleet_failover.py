@@ -163,3 +163,19 @@ async def test_interactive_calls_overtake_queued_bulk_work(engines):
     finally:
         await fleet.aclose()
     assert finished.index("chat") <= 1, finished
+
+
+async def test_a_stream_that_outlasts_its_deadline_ends_with_an_error_and_frees_its_slot(engines):
+    steady = (await engines(1, "--bench-token-ms", "100"))[0]  # never stalls, never hurries
+    fleet = fleet_of([steady.url], stream_stall_timeout_s=5.0, stream_deadline_s=0.6)
+    await fleet.start()
+    try:
+        stream = await fleet.open_chat("bench-chat", HELLO, {"num_predict": 50})
+        received = 0
+        with pytest.raises(BackendError, match="deadline"):
+            async for _ in stream.chunks:
+                received += 1
+        assert 1 < received < 50
+        assert fleet.instances[0].in_flight == 0
+    finally:
+        await fleet.aclose()
