@@ -34,6 +34,9 @@ RATE_LIMIT_BYPASSES = Counter(
 DEPENDENCY_UP = Gauge(
     "tsa_dependency_up", "1 when the last check of a dependency (postgres, redis) succeeded, else 0.",
     ["dependency"])
+ACCESS_ANNOUNCEMENTS_UP = Gauge(
+    "tsa_access_announcements_up", "1 while this replica listens for access changes announced by PostgreSQL "
+    "(a known key then costs no query on the drop-in APIs), else 0.")
 
 RAG_STAGES = ("embed", "retrieve", "first_token", "generate", "grounding")
 RAG_STAGE_DURATION = Histogram(

@@ -109,5 +109,7 @@ async def test_a_lost_announcement_connection_falls_back_to_queries_and_comes_ba
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN %tsa_access%'")
             assert ended == 1
             await until(lambda: container.access.watch.current() is None, lambda: asyncio.sleep(0.05), tries=200)
+            assert await metric_value(admin, "tsa_access_announcements_up") == 0
             assert (await as_viewer.post(CHAT[0], json=CHAT[1])).status_code == 200  # by the full gate
             await known_to_the_lane(container, as_viewer)  # listening again, and known again
+            assert await metric_value(admin, "tsa_access_announcements_up") == 1

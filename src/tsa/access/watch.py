@@ -21,6 +21,8 @@ import logging
 
 import asyncpg
 
+from tsa import metrics
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "tsa_access"
@@ -62,6 +64,7 @@ class AccessWatch:
 
     def _listening_changed(self, listening: bool) -> None:
         self._listening = listening
+        metrics.ACCESS_ANNOUNCEMENTS_UP.set(int(listening))
         self.invalidate()
 
     async def run(self, database_url: str, retry_s: float = 1.0) -> None:
