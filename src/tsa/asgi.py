@@ -1,4 +1,4 @@
-"""Small helpers for raw ASGI apps (the engine's fault injection, the benchmarks' servers)."""
+"""Small helpers for raw ASGI apps (the drop-in lane, the engine's fault injection, the benchmarks' servers)."""
 
 from __future__ import annotations
 
@@ -14,3 +14,16 @@ async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
         body += message.get("body", b"")
         if not message.get("more_body"):
             return body
+
+
+def replaying(body: bytes, receive: Callable[[], Awaitable[dict[str, Any]]]) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """``receive`` as if the body had not been read: ``body`` first, then whatever comes next."""
+    replayed = False
+
+    async def again() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    return again

@@ -37,7 +37,7 @@ from tsa.api.errors import error_body
 from tsa.api.limits import ClientTooSlow, write_timed
 from tsa.api.middleware import record_request
 from tsa.api.routes import ollama_proxy
-from tsa.asgi import read_body
+from tsa.asgi import read_body, replaying
 from tsa.container import Container
 
 log = logging.getLogger(__name__)
@@ -75,19 +75,6 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """``receive`` as if nothing had been read: the body first, then whatever comes next."""
-    replayed = False
-
-    async def again() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-    return again
-
-
 class DropInLane:
     def __init__(self, app: ASGIApp, clients: ClientLabels, write_timeout_s: float) -> None:
         self.app = app  # the rest of the service
@@ -113,7 +100,7 @@ class DropInLane:
         except Exception:  # noqa: BLE001 - the app's gate meets it again, and answers for it properly
             principal = None
         if taken is None or principal is None:
-            await self.app(scope, _replaying(body, receive), send)
+            await self.app(scope, replaying(body, receive), send)
             return
         request.state.principal = principal
         status: int | None = None  # until the response starts

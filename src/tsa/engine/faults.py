@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tsa.asgi import read_body
+from tsa.asgi import read_body, replaying
 
 MODEL_PATHS = ("/api/embed", "/api/embeddings", "/api/chat", "/api/generate", "/v1/embeddings",
                "/v1/chat/completions")
@@ -61,13 +61,4 @@ async def _without_limits(receive: Receive) -> Receive:
         raw = json.dumps(body).encode()
     except (ValueError, AttributeError):
         pass
-    sent = False
-
-    async def replay() -> dict:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    return replay
+    return replaying(raw, receive)
