@@ -34,8 +34,12 @@ async def test_generate_with_and_without_streaming(client):
 
 
 async def test_list_show_and_ps_answer_for_the_fleet(client):
-    listed = {m.model for m in (await client.list()).models}
-    assert {"bench-chat:latest", "bench-embed:latest"} <= listed
+    listed = {m.model: m for m in (await client.list()).models}
+    assert {"bench-chat:latest", "bench-embed:latest"} <= set(listed)
+    # As the instance describes them, as Ollama itself lists them; the manuals model has its own.
+    chat = listed["bench-chat:latest"]
+    assert chat.details.family == "bench" and chat.details.format == "gguf" and chat.digest and chat.modified_at
+    assert listed["tsa"].details.family == "tsa" and listed["tsa"].details.format == "rag"
     shown = await client.show("bench-chat")
     assert shown.details.family == "bench" and "completion" in (shown.capabilities or [])
     await client.generate(model="bench-chat", prompt="hi", options={"num_predict": 1})

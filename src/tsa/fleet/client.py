@@ -125,9 +125,10 @@ class OllamaClient(HttpBackend):
         body = await self._get_json("/api/version")
         return str(body.get("version", ""))
 
-    async def tags(self) -> list[str]:
+    async def tags(self) -> list[dict[str, Any]]:
+        """``/api/tags``'s entries as the instance gives them (name, size, digest, details, …)."""
         body = await self._get_json("/api/tags")
-        return [m["name"] for m in body.get("models", [])]
+        return [m for m in body.get("models", []) if isinstance(m, dict) and isinstance(m.get("name"), str)]
 
     async def ps(self) -> list[dict[str, Any]]:
         body = await self._get_json("/api/ps")

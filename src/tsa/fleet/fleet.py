@@ -459,6 +459,16 @@ class Fleet:
         await self._prober.probe_all()
         return {instance.name: outcome for instance, outcome in zip(targets, said, strict=True)}
 
+    def listed(self) -> list[dict[str, Any]]:
+        """Every model some instance has, once each, as an ``/api/tags`` entry: what the first instance
+        listing it said of it (size, digest, details), under the fleet's name for it."""
+        found: dict[str, dict[str, Any]] = {}
+        for instance in self.instances:
+            for name, entry in instance.model_entries.items():
+                if name in (instance.models_available or ()):
+                    found.setdefault(name, {**entry, "name": name, "model": name})
+        return [found[name] for name in sorted(found)]
+
     async def loaded(self) -> list[dict[str, Any]]:
         """The models loaded on the routable instances now (``/api/ps`` of each, one entry per model)."""
         reachable = [i for i in self.instances if i.state in ROUTABLE]

@@ -60,6 +60,7 @@ class Instance:
     successful_requests: int = 0
     failed_requests: int = 0
     models_available: set[str] | None = None  # None until the first /api/tags
+    model_entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # what its /api/tags says of each
     models_loaded: set[str] = field(default_factory=set)
     # Models an instance answered 404 for since its last /api/tags: routing skips them there.
     models_missing: set[str] = field(default_factory=set)

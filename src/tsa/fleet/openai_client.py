@@ -19,12 +19,13 @@ class OpenAIClient(HttpBackend):
         await self._get_json("/v1/models")
         return "openai-compatible"
 
-    async def tags(self) -> list[str]:
-        return [m["id"] for m in (await self._get_json("/v1/models")).get("data", [])]
+    async def tags(self) -> list[dict[str, Any]]:
+        """Its models as ``/api/tags`` entries (only names: ``/v1/models`` says no more)."""
+        return [{"name": m["id"], "model": m["id"]} for m in (await self._get_json("/v1/models")).get("data", [])]
 
     async def ps(self) -> list[dict[str, Any]]:
         # Such servers keep their models loaded: every model they list counts as warm.
-        return [{"name": name} for name in await self.tags()]
+        return [{"name": entry["name"]} for entry in await self.tags()]
 
     async def embed(self, model: str, inputs: list[str]) -> Embeddings:
         body = await self._post_json("/v1/embeddings", {"model": model, "input": inputs}, model)

@@ -64,14 +64,15 @@ class HealthProber:
         was = instance.state
         try:
             await instance.client.version()
-            available = {canonical_name(m) for m in await instance.client.tags()}
+            listed = {canonical_name(entry["name"]): entry for entry in await instance.client.tags()}
             loaded = {canonical_name(m["name"]) for m in await instance.client.ps()}
         except Exception as exc:  # any failure of a probe is the instance's ill health
             instance.last_error = f"probe failed: {exc}"
             record_probe(instance, False, self.policy, self._clock())
             ok = False
         else:
-            instance.models_available, instance.models_loaded = available, loaded
+            instance.models_available, instance.models_loaded = set(listed), loaded
+            instance.model_entries = listed
             instance.models_missing.clear()
             record_probe(instance, True, self.policy, self._clock())
             metrics.FLEET_MODELS_LOADED.labels(instance.name).set(len(loaded))

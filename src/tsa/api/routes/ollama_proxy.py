@@ -50,6 +50,9 @@ _CHAT_BODY = _body_schema(["model"], {"model": _MODEL, "stream": {"type": "boole
     "type": "array", "items": {"type": "object", "required": ["role", "content"], "properties": {
         "role": {"type": "string"}, "content": {"type": "string"}}}}, "options": {"type": "object"}})
 _PASSED_THROUGH = ("keep_alive", "format", "tools", "think")
+# What /api/tags says of the manuals models: clients show the family and format next to each name.
+MANUALS_DETAILS = {"format": "rag", "family": "tsa", "families": ["tsa"], "parameter_size": "", "quantization_level": ""}
+MANUALS_MODIFIED_AT = "1970-01-01T00:00:00Z"
 
 
 async def _json(request: Request) -> Any:
@@ -319,10 +322,11 @@ async def _collect(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
 
 @router.get("/api/tags", responses=_ERRORS)
 async def tags(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
-    """The fleet's models, then the manuals as models (those the caller may read)."""
-    names = sorted({m for i in container.fleet.instances for m in (i.models_available or ())})
-    names += await manuals.manuals_models(container, principal)
-    return {"models": [{"name": n, "model": n} for n in names]}
+    """The fleet's models (with what the instances say of them: size, digest, details), then the
+    manuals as models (those the caller may read)."""
+    manuals_entries = [{"name": n, "model": n, "modified_at": MANUALS_MODIFIED_AT, "size": 0, "digest": "",
+                        "details": MANUALS_DETAILS} for n in await manuals.manuals_models(container, principal)]
+    return {"models": container.fleet.listed() + manuals_entries}
 
 
 @router.get("/api/version", dependencies=[ViewerOnly], responses=_ERRORS)
