@@ -260,8 +260,10 @@ def health() -> dict[str, Any]:
                 q(f'{rate("tsa_ingest_stalled_jobs_recovered_total")} * 60', "stalled, recovered")], stack=True),
          Panel("Ingestion stage P95", "parsing (with OCR), embedding, publishing, per document.",
                [q(quantile(0.95, "tsa_ingest_stage_duration_seconds", "stage"), "{{stage}}")], unit="s")],
-        [Panel("Dependencies", "1 = reachable, per replica.",
-               [q("tsa_dependency_up", "{{dependency}} @ {{instance}}")], mappings=UP_DOWN),
+        [Panel("Dependencies", "1 = reachable, per replica. Access announcements: 1 while the replica listens "
+               "for access changes (at 0 it reads the access generation on every request).",
+               [q("tsa_dependency_up", "{{dependency}} @ {{instance}}"),
+                q("tsa_access_announcements_up", "access announcements @ {{instance}}")], mappings=UP_DOWN),
          Panel("Cache errors and bypasses per second", "Bypassed: Redis unavailable (breaker open) or no-cache.",
                [q(rate("tsa_cache_events_total", 'event=~"error|bypassed"', "layer, event"), "{{layer}} {{event}}")])],
         [Panel("Embedded servers restarted", "Embedded engine, Redis or PostgreSQL found dead and started again "
