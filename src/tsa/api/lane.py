@@ -12,8 +12,8 @@ most — chat, generate and embeddings, in both APIs — with the routes' own ha
 It does itself what the app's middleware would: counts and times the request under its route, cuts
 off a client that stops reading, answers an unexpected error with a logged 500. Anything else goes
 on to the app with the body already read handed over unchanged, and is handled — and refused, with
-the reason — exactly as before. The lane also keeps ``AccessWatch`` honest for this replica: every
-other request that may write invalidates it before its response starts.
+the reason — exactly as before. The lane also keeps ``AccessWatch`` honest for this replica: a
+request that may change who may do what (``ACCESS_WRITES``) invalidates it before its response starts.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsa.access import Principal, Role
 from tsa.api.auth import known_caller
+from tsa.api.clients import ClientLabels
 from tsa.api.compat import openai_routes
 from tsa.api.compat.manuals import is_manuals_model
-from tsa.api.clients import ClientLabels
 from tsa.api.errors import error_body
 from tsa.api.limits import ClientTooSlow, write_timed
 from tsa.api.middleware import record_request
@@ -54,10 +54,13 @@ ANSWERS: dict[str, Answer] = {
 # Prompts and chat histories fit easily; a body with images over this takes the app's way.
 MAX_LANE_BODY = 1024 * 1024
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where accounts, keys, sessions, groups, collections and grants are changed (a test holds every
+# writing route of those modules to it): any other write leaves what the watch knows alone.
+ACCESS_WRITES = ("/api/users", "/api/keys", "/api/groups", "/api/collections", "/api/auth")
 
 
-def lane_model(body: bytes, manuals_model: str) -> tuple[str, Any] | None:
-    """The body's model and the parsed body, when the lane may take it."""
+def lane_body(body: bytes, manuals_model: str) -> dict[str, Any] | None:
+    """The parsed body, when the lane may take it: a JSON object naming a model not the manuals'."""
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -65,7 +68,7 @@ def lane_model(body: bytes, manuals_model: str) -> tuple[str, Any] | None:
     model = parsed.get("model") if isinstance(parsed, dict) else None
     if not isinstance(model, str) or not model or is_manuals_model(manuals_model, model):
         return None
-    return model, parsed
+    return parsed
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -94,7 +97,7 @@ class DropInLane:
         body = await read_body(receive)
         container: Container = scope["app"].state.container
         request = Request(scope, receive)
-        taken = lane_model(body, container.settings.manuals_model)
+        taken = lane_body(body, container.settings.manuals_model)
         try:
             principal = None if taken is None else await known_caller(request, container, Role.viewer)
         except Exception:  # noqa: BLE001 - the app's gate meets it again, and answers for it properly
@@ -112,7 +115,7 @@ class DropInLane:
             await send(message)
 
         try:
-            response = await answer(request, container, principal, taken[1])
+            response = await answer(request, container, principal, taken)
             await response(scope, receive, write_timed(sending, self.write_timeout_s))
         except ClientTooSlow:
             pass  # the response is cut short; the server closes the connection
@@ -127,9 +130,9 @@ class DropInLane:
 
 
 def _invalidating(scope: Scope, send: Send) -> Send:
-    """A request that may write: the access watch forgets what it knew before the response starts,
-    so the client's next request here sees the change (other replicas see it when it is announced)."""
-    if scope["method"] in _SAFE_METHODS:
+    """A request that may change access: the access watch forgets what it knew before the response
+    starts, so the client's next request here sees the change (other replicas: once announced)."""
+    if scope["method"] in _SAFE_METHODS or not scope["path"].startswith(ACCESS_WRITES):
         return send
 
     async def sending(message: Message) -> None:
