@@ -112,6 +112,27 @@ async def test_an_answer_outlives_corpus_changes_that_leave_its_passages_be(benc
         assert await metric_value(api, "tsa_answer_revalidations_total", outcome="changed") == changed + 1
 
 
+async def test_a_burst_of_one_question_after_a_corpus_change_revalidates_once(bench_settings, service_for,
+                                                                             monkeypatch):
+    async with service_for(bench_settings) as (container, api):
+        await _upload(api, "cx9-book.md", SERVICE_BOOK.encode())
+        question = _question("Which oil does the compressor need?")
+        first = (await api.post("/api/rag-chat", json=question)).json()
+        await _upload(api, "fl2.md", UNRELATED)
+        kept = await metric_value(api, "tsa_answer_revalidations_total", outcome="same")
+        retrieve = container.rag.retrieve
+
+        async def slow_retrieve(*args, **kwargs):  # the burst surely arrives while the first one checks
+            await asyncio.sleep(0.3)
+            return await retrieve(*args, **kwargs)
+
+        monkeypatch.setattr(container.rag, "retrieve", slow_retrieve)
+        burst = await asyncio.gather(*(api.post("/api/rag-chat", json=question) for _ in range(6)))
+        assert {r.json()["answer"] for r in burst} == {first["answer"]}
+        assert all(r.json()["cached"]["inference"] is True for r in burst)
+        assert await metric_value(api, "tsa_answer_revalidations_total", outcome="same") == kept + 1
+
+
 async def test_model_temperature_and_max_tokens_are_part_of_the_key(bench_settings, api_for):
     async with api_for(bench_settings) as api:
         await _upload(api, "cx9.md", MANUAL)

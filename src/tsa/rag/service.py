@@ -249,14 +249,23 @@ class RagService:
         if question.use_cache:
             payload = await self._cached_answer(key, question)
             if payload is None:
-                payload, retrieval = await self._revalidated(lasting, key, question, generation)
+                # One check (or answer) at a time per question: the same question asked many times
+                # just after a corpus change waits for the first one's revalidation.
+                ticket = await self.caches.flight.join(key, lambda: self.caches.answers.peek(key))
+                if not ticket.leader:
+                    await record(self.caches.redis, "inference", "miss")
+                    await record(self.caches.redis, "inference", "coalesced")
+                    return Answer.from_cache(ticket.value, started, {})
+                try:
+                    payload, retrieval = await self._revalidated(lasting, key, question, generation)
+                except BaseException:
+                    await ticket.finish(None)
+                    raise
+                if payload is not None:
+                    await ticket.finish(payload)
             await record(self.caches.redis, "inference", "miss" if payload is None else "hit")
             if payload is not None:
                 return Answer.from_cache(payload, started, {})
-            ticket = await self.caches.flight.join(key, lambda: self.caches.answers.peek(key))
-            if not ticket.leader:
-                await record(self.caches.redis, "inference", "coalesced")
-                return Answer.from_cache(ticket.value, started, {})
         try:
             answer = await self._generate(question, model, options, generation, started, retrieval)
         except BaseException:
