@@ -42,7 +42,7 @@ async def until(condition: Callable[[], bool], step: Callable[[], Awaitable[obje
 async def known_to_the_lane(container, caller: httpx.AsyncClient) -> None:
     """Call until the replica knows the access generation (its first call goes through the full gate)."""
     await until(lambda: container.access.watch.current() is not None, lambda: caller.post(CHAT[0], json=CHAT[1]))
-    assert (await caller.post(*CHAT[:1], json=CHAT[1])).status_code == 200
+    assert (await caller.post(CHAT[0], json=CHAT[1])).status_code == 200
 
 
 async def test_a_known_caller_is_served_without_a_query(bench_settings, service_for, monkeypatch):
