@@ -9,6 +9,7 @@ import httpx
 import ollama
 import openai
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.integration.conftest import new_user
 
@@ -38,6 +39,36 @@ async def test_chat_completion_whole_and_streamed_with_usage(served):
     assert text and [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 4
     assert len({c.id for c in chunks}) == 1
+
+
+async def test_each_call_is_counted_by_api_endpoint_and_model_with_its_tokens(served):
+    client, api = served
+    ollama_client = ollama.AsyncClient(host=str(api.base_url), headers={"Authorization": api.headers["authorization"]})
+
+    async def calls() -> None:
+        await client.chat.completions.create(model="bench-chat", max_tokens=3, messages=[{"role": "user", "content": "Hi"}])
+        async for _ in await client.chat.completions.create(model="bench-chat", max_tokens=3, stream=True,
+                                                            messages=[{"role": "user", "content": "Hi"}]):
+            pass
+        await client.completions.create(model="bench-chat", prompt="Once", max_tokens=3)
+        await ollama_client.chat(model="bench-chat", messages=[{"role": "user", "content": "Hi"}],
+                                 options={"num_predict": 3})
+
+    def counted() -> dict[str, float]:  # the service runs in this process: its registry is this one
+        requests = {"model": "bench-chat", "outcome": "ok"}
+        return {name: REGISTRY.get_sample_value(metric, labels) or 0.0 for name, metric, labels in (
+            ("openai chat", "tsa_gateway_requests_total", {"api": "openai", "endpoint": "chat_completions", **requests}),
+            ("openai text", "tsa_gateway_requests_total", {"api": "openai", "endpoint": "completions", **requests}),
+            ("ollama chat", "tsa_gateway_requests_total", {"api": "ollama", "endpoint": "chat", **requests}),
+            ("openai tokens out", "tsa_gateway_tokens_total", {"api": "openai", "model": "bench-chat",
+                                                               "direction": "out"}))}
+
+    before = counted()
+    await calls()
+    after = counted()
+    assert {name: after[name] - before[name] for name in after} == {
+        "openai chat": 2, "openai text": 1, "ollama chat": 1, "openai tokens out": 9}
+    await ollama_client.close()
 
 
 async def test_text_completion(served):

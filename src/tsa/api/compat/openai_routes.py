@@ -73,12 +73,13 @@ async def answer_chat_completions(request: Request, container: Container, princi
         stream = await manuals.open_chat(container, principal, request, call.model, call.messages, call.options,
                                          call.extra)
         reply = Completion(call.model)
+        chunks = observed.chunks(stream.chunks)
         if call.stream:
-            return SettledStreamingResponse(_chat_events(stream.chunks, reply, call.include_usage), stream.aclose,
+            return SettledStreamingResponse(_chat_events(chunks, reply, call.include_usage), stream.aclose,
                                             media_type="text/event-stream")
         async def whole() -> Response:
             parts, final = [], {}
-            async for chunk in stream.chunks:
+            async for chunk in chunks:
                 parts.append(chunk.get("message", {}).get("content", ""))
                 final = chunk
             return JSONResponse({**reply.chat_whole("".join(parts), final), **manuals_fields(final)})
@@ -128,12 +129,13 @@ async def answer_completions(request: Request, container: Container, principal: 
         stream = await container.fleet.open_generate(body["model"], {"prompt": prompt, "raw": True,
                                                                      "options": options_of(body)})
         reply = Completion(body["model"], "text_completion")
+        chunks = observed.chunks(stream.chunks)
         if body.get("stream"):
-            return SettledStreamingResponse(_text_events(stream.chunks, reply), stream.aclose,
+            return SettledStreamingResponse(_text_events(chunks, reply), stream.aclose,
                                             media_type="text/event-stream")
         async def whole() -> Response:
             parts, final = [], {}
-            async for chunk in stream.chunks:
+            async for chunk in chunks:
                 parts.append(chunk.get("response", ""))
                 final = chunk
             return JSONResponse({**reply.text_chunk("".join(parts), finish_reason(final)), "usage": usage(final)})
