@@ -1,9 +1,18 @@
-"""Small helpers for raw ASGI apps (the drop-in lane, the engine's fault injection, the benchmarks' servers)."""
+"""Small helpers for raw ASGI apps and middleware (the drop-in lane, the metrics, the engine's fault
+injection, the benchmarks' servers)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+
+def header(scope: dict[str, Any], name: bytes) -> str | None:
+    """A request header's value (``name`` in lower case), or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 async def read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import asyncpg
 import redis.asyncio as aioredis
 
-from tsa.access import Accounts, AuditLog, Collections, PrincipalCache, Principals, RateLimiter
+from tsa.access import AccessWatch, Accounts, AuditLog, Collections, PrincipalCache, Principals, RateLimiter
 from tsa.config import Settings
 from tsa.dependencies import Probe, watching
 from tsa.errors import BackendError, BackendUnavailable
@@ -30,7 +30,6 @@ from tsa.jobs.worker import WorkerOptions, running_worker, sample_queue_forever
 from tsa.store.migrate import MIGRATION_LOCK
 from tsa.store.conversations import ConversationStore
 from tsa.store.feedback import AnswerRecords, FeedbackStore
-from tsa.access.watch import AccessWatch
 from tsa.store.progress_feed import ProgressFeed
 from tsa.cache import EmbeddingCache, JsonLayer, RedisCache, SingleFlight
 from tsa.rag import Caches, RagService

@@ -10,8 +10,9 @@ from tsa.access.policy import LEVELS, ROLE_NAMES, Principal, Role, Scope, scope_
 from tsa.access.principals import Generations, Lookup, Principals
 from tsa.access.ratelimit import Bucket, RateLimiter, retry_after_header
 from tsa.access.tokens import csrf_matches
+from tsa.access.watch import AccessWatch
 
-__all__ = ["DEFAULT_COLLECTION", "LEVELS", "MIN_PASSWORD_CHARS", "ROLE_NAMES", "Accounts",
+__all__ = ["DEFAULT_COLLECTION", "LEVELS", "MIN_PASSWORD_CHARS", "ROLE_NAMES", "AccessWatch", "Accounts",
            "AuditLog", "Bucket", "Collections", "Generations", "Lookup", "Principal", "PrincipalCache", "Principals",
            "RateLimiter", "Role", "Scope", "credential_digest", "csrf_matches", "retry_after_header", "scope_for",
            "still_valid"]

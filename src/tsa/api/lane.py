@@ -37,7 +37,7 @@ from tsa.api.errors import error_body
 from tsa.api.limits import ClientTooSlow, write_timed
 from tsa.api.middleware import record_request
 from tsa.api.routes import ollama_proxy
-from tsa.asgi import read_body, replaying
+from tsa.asgi import header, read_body, replaying
 from tsa.container import Container
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,8 @@ def lane_body(body: bytes, manuals_model: str) -> dict[str, Any] | None:
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+    value = header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() else None
 
 
 class DropInLane:

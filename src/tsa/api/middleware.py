@@ -8,13 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tsa import metrics
 from tsa.api.clients import ClientLabels
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+from tsa.asgi import header
 
 
 class MetricsMiddleware:
@@ -47,6 +41,6 @@ def record_request(scope: Scope, route: str, status: int, started: float, client
     if scope["path"].startswith("/api/"):
         # After the route: by then the gate has left the signed-in caller in the request state.
         principal = scope.get("state", {}).get("principal")
-        metrics.CLIENT_REQUESTS.labels(clients.label(_header(scope, b"x-client-id"), principal)).inc()
+        metrics.CLIENT_REQUESTS.labels(clients.label(header(scope, b"x-client-id"), principal)).inc()
     metrics.HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
     metrics.HTTP_DURATION.labels(route, scope["method"]).observe(time.perf_counter() - started)

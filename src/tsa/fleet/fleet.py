@@ -465,8 +465,7 @@ class Fleet:
         found: dict[str, dict[str, Any]] = {}
         for instance in self.instances:
             for name, entry in instance.model_entries.items():
-                if name in (instance.models_available or ()):
-                    found.setdefault(name, {**entry, "name": name, "model": name})
+                found.setdefault(name, {**entry, "name": name, "model": name})
         return [found[name] for name in sorted(found)]
 
     async def loaded(self) -> list[dict[str, Any]]:
