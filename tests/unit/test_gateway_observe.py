@@ -14,16 +14,16 @@ def _tokens(**labels: str) -> float:
     return REGISTRY.get_sample_value("tsa_gateway_tokens_total", labels) or 0.0
 
 
-async def _chunks(items):
+async def _batches(items):
     for item in items:
-        yield item
+        yield [item]
 
 
 async def test_a_stream_counts_once_with_its_tokens():
     before = _count(api="t", endpoint="chat", model="m", outcome="ok")
     observed = Observed("t", "chat", "m")
-    seen = [c async for c in observed.chunks(_chunks([{"done": False}, {"done": True, "prompt_eval_count": 7,
-                                                                          "eval_count": 3}]))]
+    seen = [b async for b in observed.batches(_batches([{"done": False}, {"done": True, "prompt_eval_count": 7,
+                                                                            "eval_count": 3}]))]
     assert len(seen) == 2
     observed.end("error")  # already ended: not counted again
     assert _count(api="t", endpoint="chat", model="m", outcome="ok") == before + 1
@@ -33,7 +33,7 @@ async def test_a_stream_counts_once_with_its_tokens():
 
 async def test_a_stream_closed_early_is_cancelled_and_an_unknown_model_is_not_a_label():
     observed = Observed("t2", "chat", "m")
-    stream = observed.chunks(_chunks([{"done": False}, {"done": False}, {"done": True}]))
+    stream = observed.batches(_batches([{"done": False}, {"done": False}, {"done": True}]))
     await anext(stream)
     await stream.aclose()
     assert _count(api="t2", endpoint="chat", model="m", outcome="cancelled") == 1

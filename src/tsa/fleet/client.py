@@ -88,34 +88,38 @@ class HttpBackend:
             raise BackendError(f"{self.base_url}{path} answered with a body that is not JSON") from None
 
     @asynccontextmanager
-    async def _stream_lines(self, path: str, payload: dict[str, Any], model: str) -> AsyncIterator[AsyncIterator[str]]:
-        """POST and hand over the response lines; an error status raises before any line. Leaving
-        before the end closes the connection, which is how the instance learns to stop."""
+    async def _stream_lines(self, path: str, payload: dict[str, Any], model: str
+                            ) -> AsyncIterator[AsyncIterator[list[str]]]:
+        """POST and hand over the response's lines, a list per network read; an error status raises
+        before any line. Leaving before the end closes the connection, which is how the instance
+        learns to stop."""
         try:
             async with self._http().post(self.base_url + path, json=payload,
                                          timeout=self._stream_timeout) as response:
                 if error := status_error(response.status, await response.read() if response.status >= 400 else b"",
                                          self.base_url, model):
                     raise error
-                yield self._lines(response)
+                yield self._line_batches(response)
         except TRANSPORT_ERRORS as exc:
             raise unavailable(self.base_url, exc) from exc
 
-    async def _lines(self, response: aiohttp.ClientResponse) -> AsyncIterator[str]:
+    async def _line_batches(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[str]]:
+        """The complete lines each read brings, together: what arrived at once is handed on at once,
+        rather than one async step per line through every layer above (a fast instance sends many
+        lines per read; a slow one, one token per read, is passed on as soon as it comes)."""
         pending = b""
         try:
             async for data in response.content.iter_any():
                 pending += data
                 if b"\n" in data:
                     *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        yield line.decode()
+                    yield [line.decode() for line in lines]
                 if len(pending) > MAX_LINE_BYTES:
                     raise BackendError(f"{self.base_url} sent a line over {MAX_LINE_BYTES} bytes")
         except TRANSPORT_ERRORS as exc:
             raise unavailable(self.base_url, exc) from exc
         if pending:
-            yield pending.decode()
+            yield [pending.decode()]
 
 
 class OllamaClient(HttpBackend):
@@ -143,14 +147,15 @@ class OllamaClient(HttpBackend):
 
     async def pull(self, model: str) -> AsyncIterator[dict[str, Any]]:
         """``/api/pull``'s progress lines; the last says ``success`` (or raises)."""
-        async with self._stream_lines("/api/pull", {"model": model, "stream": True}, model) as lines:
-            async for line in lines:
-                if not line.strip():
-                    continue
-                step = json.loads(line)
-                if "error" in step:
-                    raise BackendError(f"{self.base_url}: {step['error']}")
-                yield step
+        async with self._stream_lines("/api/pull", {"model": model, "stream": True}, model) as reads:
+            async for lines in reads:
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    step = json.loads(line)
+                    if "error" in step:
+                        raise BackendError(f"{self.base_url}: {step['error']}")
+                    yield step
 
     async def delete(self, model: str) -> None:
         await self._request_json("DELETE", "/api/delete", {"model": model}, model, self._call_timeout)
@@ -158,9 +163,10 @@ class OllamaClient(HttpBackend):
     async def show(self, model: str) -> dict[str, Any]:
         return await self._post_json("/api/show", {"model": model}, model)
 
-    def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
-        """The NDJSON objects of a streamed ``/api/chat``; the last has ``done: true``.
+    def chat_batches(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
+                     extra: dict[str, Any] | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """The NDJSON objects of a streamed ``/api/chat``, a list per network read (never empty); the
+        last object has ``done: true``.
 
         ``extra`` carries other request fields through (``keep_alive``, ``format``, ``tools``).
         Closing the iterator early closes the HTTP stream, which cancels the upstream call.
@@ -168,28 +174,34 @@ class OllamaClient(HttpBackend):
         payload = {**(extra or {}), "model": model, "messages": messages, "stream": True, "options": options or {}}
         return self._ndjson("/api/chat", payload, model)  # the generator itself, so closing it closes the stream
 
-    def generate_stream(self, model: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    def generate_batches(self, model: str, request: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
         """``/api/generate`` as the client asked for it (prompt, system, raw, format, images, …), streamed."""
         return self._ndjson("/api/generate", {**request, "model": model, "stream": True}, model)
 
-    async def _ndjson(self, path: str, payload: dict[str, Any], model: str) -> AsyncIterator[dict[str, Any]]:
-        async with self._stream_lines(path, payload, model) as lines:
-            async for line in lines:
-                if not line.strip():
-                    continue
-                message = json.loads(line)
-                if "error" in message:  # in-band: the status line already said 200
-                    raise BackendError(f"{self.base_url}: {message['error']}")
-                if message.get("done"):
-                    # Before handing it over: consumers stop at the final message and close us.
-                    await read_to_end(lines)
-                    yield message
-                    return
-                yield message
+    async def _ndjson(self, path: str, payload: dict[str, Any], model: str) -> AsyncIterator[list[dict[str, Any]]]:
+        async with self._stream_lines(path, payload, model) as reads:
+            async for lines in reads:
+                batch: list[dict[str, Any]] = []
+                for line in lines:
+                    if not line.strip():
+                        continue
+                    message = json.loads(line)
+                    if "error" in message:  # in-band: the status line already said 200
+                        if batch:
+                            yield batch  # what came before it, first
+                        raise BackendError(f"{self.base_url}: {message['error']}")
+                    batch.append(message)
+                    if message.get("done"):
+                        # Before handing it over: consumers stop at the final message and close us.
+                        await read_to_end(reads)
+                        yield batch
+                        return
+                if batch:
+                    yield batch
         raise BackendError(f"{self.base_url} ended the stream without a final message")
 
 
-async def read_to_end(lines: AsyncIterator[str]) -> None:
+async def read_to_end(lines: AsyncIterator[Any]) -> None:
     """Read what follows the final message (the end of the chunked body), so the connection goes back
     to the pool: a response closed part-read costs its connection and the next call a new one."""
     with contextlib.suppress(TimeoutError, TSAError):

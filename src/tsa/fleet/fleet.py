@@ -24,6 +24,7 @@ from tsa.fleet.outliers import EjectionPolicy, Failure, record_failure, record_s
 from tsa.fleet.policy import candidates, choose
 from tsa.fleet.prober import HealthProber
 from tsa.fleet.stats import Ewma
+from tsa.fleet.stream import Batch, ChatStream, Chunk, text_of
 from tsa.model_names import canonical_name
 from tsa.wait_guard import WaitGuard, WaitTimedOut
 
@@ -52,34 +53,17 @@ class EmbedResult:
 
 
 @dataclass
-class ChatStream:
-    """A chat stream bound to the instance that serves it; closing ``chunks`` cancels the call upstream.
-
-    ``aclose`` also settles a stream nobody read from (closing an unstarted generator runs none of
-    its code, which would leave the upstream call and the instance slot taken)."""
-
-    instance: str
-    chunks: AsyncIterator[dict[str, Any]] = field(repr=False)
-    _end_unread: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
-
-    async def aclose(self) -> None:
-        await self.chunks.aclose()  # type: ignore[attr-defined]
-        if self._end_unread is not None:
-            await self._end_unread()
-
-
-@dataclass
 class _ChatLease:
     """The instance slot and upstream stream of one open chat; ended exactly once."""
 
     instance: Instance
     model: str
-    upstream: AsyncIterator[dict[str, Any]]
+    upstream: AsyncIterator[Batch]
     started: float
     limit: int | None = None  # tokens the caller asked for at most
     ended: bool = False
     # Starts the rest of a chat on another instance, given the text streamed so far (None: cannot).
-    resume: Callable[[Instance, str, int], AsyncIterator[dict[str, Any]]] | None = None
+    resume: Callable[[Instance, str, int], AsyncIterator[Batch]] | None = None
     priority: Priority = Priority.INTERACTIVE
 
 
@@ -89,11 +73,7 @@ def token_limit(options: dict[str, Any] | None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _text_of(chunk: dict[str, Any]) -> str:
-    return chunk.get("response") or (chunk.get("message") or {}).get("content") or ""
-
-
-def _cut_off(first: dict[str, Any], tokens: int) -> dict[str, Any]:
+def _cut_off(first: Chunk, tokens: int) -> Chunk:
     """The final chunk of a stream stopped at its token limit, shaped as the stream's own."""
     shape = {"response": ""} if "response" in first else {"message": {"role": "assistant", "content": ""}}
     return {"model": first.get("model"), "created_at": first.get("created_at"), **shape, "done": True,
@@ -374,21 +354,21 @@ class Fleet:
         carries the chat on elsewhere if its instance dies (``_resume``)."""
         limit = token_limit(options)
 
-        def resume(instance: Instance, text: str, tokens: int) -> AsyncIterator[dict[str, Any]]:
+        def resume(instance: Instance, text: str, tokens: int) -> AsyncIterator[Batch]:
             # A final assistant message is continued, not answered (Ollama's prefill).
             prefilled = [*messages, {"role": "assistant", "content": text}]
             rest = {**(options or {}), "num_predict": max(1, limit - tokens)} if limit else options
-            return instance.client.chat_stream(model, prefilled, rest, extra)
+            return instance.client.chat_batches(model, prefilled, rest, extra)
 
         return await self._open_stream(model, priority,
-                                       lambda instance: instance.client.chat_stream(model, messages, options, extra),
+                                       lambda instance: instance.client.chat_batches(model, messages, options, extra),
                                        limit, resume)
 
     async def open_generate(self, model: str, request: dict[str, Any],
                             priority: Priority = Priority.INTERACTIVE) -> ChatStream:
         """Ollama's ``/api/generate`` on the best instance, as a stream, like a chat (same slots,
         failover before the first byte, stall guard, cancellation)."""
-        return await self._open_stream(model, priority, lambda instance: instance.client.generate_stream(model, request),
+        return await self._open_stream(model, priority, lambda instance: instance.client.generate_batches(model, request),
                                        token_limit(request.get("options")))
 
     async def show(self, model: str) -> dict[str, Any]:
@@ -480,63 +460,74 @@ class Fleet:
                 found.setdefault(entry.get("name") or entry.get("model", ""), entry)
         return [found[name] for name in sorted(found) if name]
 
-    async def _first_chunk(self, model: str, priority: Priority,
-                           start: Callable[[Instance], AsyncIterator[dict[str, Any]]],
-                           exclude: Sequence[Instance] = ()
-                           ) -> tuple[Instance, AsyncIterator[dict[str, Any]], dict[str, Any]]:
-        """A stream started on the best instance that gives its first chunk (failing over before it)."""
-        async def attempt(instance: Instance) -> tuple[AsyncIterator[dict[str, Any]], dict[str, Any]]:
-            chunks = start(instance)
+    async def _first_batch(self, model: str, priority: Priority, start: Callable[[Instance], AsyncIterator[Batch]],
+                           exclude: Sequence[Instance] = ()) -> tuple[Instance, AsyncIterator[Batch], Batch]:
+        """A stream started on the best instance that gives its first chunks (failing over before them)."""
+        async def attempt(instance: Instance) -> tuple[AsyncIterator[Batch], Batch]:
+            batches = start(instance)
             try:
-                return chunks, await anext(chunks)
+                return batches, await anext(batches)
             except BaseException:
-                await chunks.aclose()
+                await batches.aclose()  # type: ignore[attr-defined]
                 raise
 
-        instance, (chunks, first), ttft = await self._call(model, "chat", priority, attempt, exclude)
+        instance, (batches, first), ttft = await self._call(model, "chat", priority, attempt, exclude)
         # Ollama reports the load time only in the final chunk; until then a cold first
         # token is taken at face value, and the relay corrects the load estimate at the end.
         self._succeeded(instance, canonical_name(model), "chat", ttft)
-        return instance, chunks, first
+        return instance, batches, first
 
-    async def _open_stream(self, model: str, priority: Priority,
-                           start: Callable[[Instance], AsyncIterator[dict[str, Any]]],
+    async def _open_stream(self, model: str, priority: Priority, start: Callable[[Instance], AsyncIterator[Batch]],
                            limit: int | None = None,
-                           resume: Callable[[Instance, str, int], AsyncIterator[dict[str, Any]]] | None = None
-                           ) -> ChatStream:
+                           resume: Callable[[Instance, str, int], AsyncIterator[Batch]] | None = None) -> ChatStream:
         started = self._clock()
-        instance, chunks, first = await self._first_chunk(model, priority, start)
-        lease = _ChatLease(instance, canonical_name(model), chunks, started, limit, resume=resume, priority=priority)
+        instance, batches, first = await self._first_batch(model, priority, start)
+        lease = _ChatLease(instance, canonical_name(model), batches, started, limit, resume=resume, priority=priority)
         return ChatStream(instance.name, self._relay(lease, first),
                           lambda: self._end_chat(lease, asyncio.CancelledError()))
 
-    async def _relay(self, lease: _ChatLease, first: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """The rest of a stream, with a stall guard, an overall deadline and the caller's token limit
-        enforced here (an instance that ignores ``num_predict`` is cut off); the lease ends however
-        the stream does."""
+    async def _relay(self, lease: _ChatLease, first: Batch) -> AsyncIterator[Batch]:
+        """The rest of a stream, batch by batch, with a stall guard, an overall deadline and the
+        caller's token limit enforced here (an instance that ignores ``num_predict`` is cut off); the
+        lease ends however the stream does."""
         instance = lease.instance
         ended_by: BaseException | None = None
         stall_s = self.options.stream_stall_timeout_s
         guard = WaitGuard(stall_s, lease.started + self.options.stream_deadline_s - self._clock())
+        shape = first[0]  # what a final chunk of our own looks like
         tokens = 0
         text: list[str] = []  # streamed so far, for a resumption elsewhere
         resumed_after = 0  # tokens streamed before the instance now streaming took over
         try:
-            chunk = first
+            batch = first
             while True:
-                piece = _text_of(chunk)
-                tokens += bool(piece)
-                text.append(piece)
-                if chunk.get("done") and resumed_after:
-                    chunk = {**chunk, "eval_count": resumed_after + int(chunk.get("eval_count") or 0)}
-                yield chunk
-                if chunk.get("done"):
-                    if (load_ns := chunk.get("load_duration", 0)) > 0:
-                        instance.load_time.setdefault(lease.model, _new_ewma()).add(load_ns / 1e9, self._clock())
+                relayed: Batch = []
+                ended = False
+                for chunk in batch:
+                    piece = text_of(chunk)
+                    done = bool(chunk.get("done"))
+                    if lease.limit is not None and tokens >= lease.limit and piece and not done:
+                        relayed.append(_cut_off(shape, tokens))  # one token too many: the instance ignored the limit
+                        ended = True
+                        break
+                    tokens += bool(piece)
+                    text.append(piece)
+                    if done:
+                        if resumed_after:
+                            chunk = {**chunk, "eval_count": resumed_after + int(chunk.get("eval_count") or 0)}
+                        if (load_ns := chunk.get("load_duration", 0)) > 0:
+                            instance.load_time.setdefault(lease.model, _new_ewma()).add(load_ns / 1e9, self._clock())
+                        relayed.append(chunk)
+                        ended = True
+                        break
+                    relayed.append(chunk)
+                if relayed:
+                    yield relayed
+                if ended:
                     break
                 try:
                     # In this task, not another: a time-out reaches the stream itself, which closes.
-                    chunk = await guard.wait(anext(lease.upstream))
+                    batch = await guard.wait(anext(lease.upstream))
                 except WaitTimedOut as timed_out:
                     if timed_out.reason == "deadline":
                         raise BackendError(f"{instance.url} did not finish within the "
@@ -546,11 +537,8 @@ class Fleet:
                     if lease.resume is None:
                         raise
                     resumed_after = tokens
-                    chunk = await self._resume(lease, lease.resume, "".join(text), tokens, lost)
+                    batch = await self._resume(lease, lease.resume, "".join(text), tokens, lost)
                     instance = lease.instance
-                if lease.limit is not None and tokens >= lease.limit and not chunk.get("done") and _text_of(chunk):
-                    yield _cut_off(first, tokens)  # one token too many: the instance ignored the limit
-                    break
         except BaseException as exc:
             ended_by = exc
             raise
@@ -558,11 +546,11 @@ class Fleet:
             guard.close()
             await self._end_chat(lease, ended_by)
 
-    async def _resume(self, lease: _ChatLease, resume: Callable[[Instance, str, int], AsyncIterator[dict[str, Any]]],
-                      text: str, tokens: int, lost: BackendUnavailable) -> dict[str, Any]:
+    async def _resume(self, lease: _ChatLease, resume: Callable[[Instance, str, int], AsyncIterator[Batch]],
+                      text: str, tokens: int, lost: BackendUnavailable) -> Batch:
         """Carry a chat whose instance died mid-stream on to another, which continues the text so far
         (sent as a final assistant message): the client sees one unbroken answer. Returns the new
-        instance's first chunk; raises ``lost`` when no instance can take over."""
+        instance's first chunks; raises ``lost`` when no instance can take over."""
         dead = lease.instance
         with contextlib.suppress(Exception):
             await lease.upstream.aclose()  # type: ignore[attr-defined]
@@ -572,11 +560,11 @@ class Fleet:
         try:
             # Only Ollama continues a final assistant message; OpenAI-protocol servers would start a new one.
             others = [i for i in self.instances if not isinstance(i.client, OllamaClient)]
-            instance, chunks, first = await self._first_chunk(lease.model, lease.priority,
-                                                              lambda i: resume(i, text, tokens), [dead, *others])
+            instance, batches, first = await self._first_batch(lease.model, lease.priority,
+                                                               lambda i: resume(i, text, tokens), [dead, *others])
         except TSAError:
             raise lost from None
-        lease.instance, lease.upstream, lease.ended = instance, chunks, False
+        lease.instance, lease.upstream, lease.ended = instance, batches, False
         metrics.FLEET_RESUMED_STREAMS.labels(dead.name).inc()
         return first
 

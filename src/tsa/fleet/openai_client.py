@@ -47,14 +47,14 @@ class OpenAIClient(HttpBackend):
         return {"modelfile": "", "parameters": "", "template": "", "details": {"format": "", "family": "",
                 "parameter_size": "", "quantization_level": ""}, "model_info": {"owned_by": body.get("owned_by")}}
 
-    def chat_stream(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
-                    extra: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
-        """Chat completions over SSE, yielded as Ollama ``/api/chat`` chunks."""
+    def chat_batches(self, model: str, messages: list[dict[str, Any]], options: dict[str, Any] | None = None,
+                     extra: dict[str, Any] | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Chat completions over SSE, as Ollama ``/api/chat`` chunks, a list per network read."""
         payload: dict[str, Any] = {"model": model, "messages": messages}
         return self._completions("/v1/chat/completions", payload, model, options,
                                  lambda text: {"message": {"role": "assistant", "content": text}})
 
-    def generate_stream(self, model: str, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    def generate_batches(self, model: str, request: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
         """Ollama's ``/api/generate`` as a text completion; a ``system`` prompt goes before the prompt
         unless the request is ``raw``."""
         prompt = str(request.get("prompt", ""))
@@ -64,30 +64,36 @@ class OpenAIClient(HttpBackend):
                                  request.get("options"), lambda text: {"response": text})
 
     async def _completions(self, path: str, payload: dict[str, Any], model: str, options: dict[str, Any] | None,
-                           shape: Any) -> AsyncIterator[dict[str, Any]]:
+                           shape: Any) -> AsyncIterator[list[dict[str, Any]]]:
         payload = {**payload, "stream": True, "stream_options": {"include_usage": True}}
         payload.update({ours: (options or {})[theirs] for theirs, ours in _OPTION_NAMES.items()
                         if theirs in (options or {}) and (options or {})[theirs] is not None})
         finish, usage = None, {}
-        async with self._stream_lines(path, payload, model) as lines:
-            async for line in lines:
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    await read_to_end(lines)  # before the final chunk, after which consumers close us
-                    yield {"model": model, **shape(""), "done": True,
-                           "done_reason": "length" if finish == "length" else "stop",
-                           "prompt_eval_count": usage.get("prompt_tokens", 0),
-                           "eval_count": usage.get("completion_tokens", 0)}
-                    return
-                chunk = json.loads(data)
-                if "error" in chunk:
-                    raise BackendError(f"{self.base_url}: {chunk['error']}")
-                usage = chunk.get("usage") or usage
-                for choice in chunk.get("choices", []):
-                    finish = choice.get("finish_reason") or finish
-                    text = (choice.get("delta") or {}).get("content") or choice.get("text")
-                    if text:
-                        yield {"model": model, **shape(text), "done": False}
+        async with self._stream_lines(path, payload, model) as reads:
+            async for lines in reads:
+                batch: list[dict[str, Any]] = []
+                for line in lines:
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        await read_to_end(reads)  # before the final chunk, after which consumers close us
+                        yield [*batch, {"model": model, **shape(""), "done": True,
+                                        "done_reason": "length" if finish == "length" else "stop",
+                                        "prompt_eval_count": usage.get("prompt_tokens", 0),
+                                        "eval_count": usage.get("completion_tokens", 0)}]
+                        return
+                    chunk = json.loads(data)
+                    if "error" in chunk:
+                        if batch:
+                            yield batch  # what came before it, first
+                        raise BackendError(f"{self.base_url}: {chunk['error']}")
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices", []):
+                        finish = choice.get("finish_reason") or finish
+                        text = (choice.get("delta") or {}).get("content") or choice.get("text")
+                        if text:
+                            batch.append({"model": model, **shape(text), "done": False})
+                if batch:
+                    yield batch
         raise BackendError(f"{self.base_url} ended the stream without [DONE]")

@@ -26,8 +26,8 @@ async def test_finished_streams_give_their_connection_back_to_the_pool(engines):
     seen: list[set[int]] = []
     try:
         for _ in range(5):
-            async for chunk in client.chat_stream("bench-chat", MESSAGES, {"num_predict": 4}):
-                if chunk.get("done"):
+            async for batch in client.chat_batches("bench-chat", MESSAGES, {"num_predict": 4}):
+                if batch[-1].get("done"):
                     break  # as the fleet's relay does: stop at the final message
             seen.append(_open_connections_to(engine.port))
     finally:

@@ -15,7 +15,7 @@ from fastapi import Request
 from tsa.access import Principal
 from tsa.container import Container
 from tsa.errors import InvalidRequest, UnknownModel
-from tsa.fleet.fleet import ChatStream
+from tsa.fleet.stream import ChatStream, one_per_batch
 from tsa.rag import Question
 from tsa.rag.answer import Answer
 from tsa.rag.followups import Turn
@@ -107,4 +107,4 @@ async def open_chat(container: Container, principal: Principal, request: Request
         max_tokens=options.get("num_predict", Question.max_tokens),
         max_tokens_requested="num_predict" in options, history=tuple(history), web_search=web_search,
         web_rules=web_rules))
-    return ChatStream(answer.instance or "cache", _chunks(answer, model), answer.abandon)
+    return ChatStream(answer.instance or "cache", one_per_batch(_chunks(answer, model)), answer.abandon)

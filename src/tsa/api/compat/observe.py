@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from tsa import metrics
 from tsa.errors import TSAError, UnknownModel
+from tsa.fleet.stream import Batch
 
 
 class Observed:
@@ -33,14 +33,14 @@ class Observed:
         if tokens_out:
             metrics.GATEWAY_TOKENS.labels(self.api, model, "out").inc(tokens_out)
 
-    async def chunks(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    async def batches(self, batches: AsyncIterator[Batch]) -> AsyncIterator[Batch]:
         """The stream as it is, ended by its final chunk, an error, or the client leaving."""
         try:
-            async with contextlib.aclosing(chunks):  # type: ignore[type-var]
-                async for chunk in chunks:
-                    yield chunk
-                    if chunk.get("done"):
-                        self.end("ok", int(chunk.get("prompt_eval_count") or 0), int(chunk.get("eval_count") or 0))
+            async with contextlib.aclosing(batches):  # type: ignore[type-var]
+                async for batch in batches:
+                    yield batch
+                    if (last := batch[-1]).get("done"):
+                        self.end("ok", int(last.get("prompt_eval_count") or 0), int(last.get("eval_count") or 0))
         except (GeneratorExit, asyncio.CancelledError):
             self.end("cancelled")
             raise

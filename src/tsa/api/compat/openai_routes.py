@@ -23,6 +23,7 @@ from tsa.api.errors import documented
 from tsa.container import Container
 from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError
+from tsa.fleet.stream import Batch
 
 router = APIRouter(prefix="/v1")
 _OPENAI_ERROR = {"content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {
@@ -52,6 +53,9 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
     return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
 
 
+_DONE = _sse("[DONE]")
+
+
 @router.get("/models", responses=_ERRORS)
 async def models(container: ContainerDep, principal: Viewer) -> dict[str, Any]:
     names = sorted({m for i in container.fleet.instances for m in (i.models_available or ())})
@@ -73,15 +77,15 @@ async def answer_chat_completions(request: Request, container: Container, princi
         stream = await manuals.open_chat(container, principal, request, call.model, call.messages, call.options,
                                          call.extra)
         reply = Completion(call.model)
-        chunks = observed.chunks(stream.chunks)
+        batches = observed.batches(stream.batches)
         if call.stream:
-            return SettledStreamingResponse(_chat_events(chunks, reply, call.include_usage), stream.aclose,
+            return SettledStreamingResponse(_chat_events(batches, reply, call.include_usage), stream.aclose,
                                             media_type="text/event-stream")
         async def whole() -> Response:
             parts, final = [], {}
-            async for chunk in chunks:
-                parts.append(chunk.get("message", {}).get("content", ""))
-                final = chunk
+            async for batch in batches:
+                parts += [chunk.get("message", {}).get("content", "") for chunk in batch]
+                final = batch[-1]
             return JSONResponse({**reply.chat_whole("".join(parts), final), **manuals_fields(final)})
 
         return await while_connected(request, whole(), stream.aclose)
@@ -89,24 +93,27 @@ async def answer_chat_completions(request: Request, container: Container, princi
     return await _openai_errors(handle, principal, observed)
 
 
-async def _chat_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion, include_usage: bool
-                       ) -> AsyncIterator[bytes]:
+async def _chat_events(batches: AsyncIterator[Batch], reply: Completion, include_usage: bool) -> AsyncIterator[bytes]:
+    """The SSE events of each batch, written together; the opening event goes with the first."""
+    opening = [_sse(reply.chat_chunk({"role": "assistant", "content": ""}))]
     try:
-        yield _sse(reply.chat_chunk({"role": "assistant", "content": ""}))
-        async for chunk in chunks:
-            if text := chunk.get("message", {}).get("content"):
-                yield _sse(reply.chat_chunk({"content": text}))
-            if calls := tool_calls(chunk):
-                yield _sse(reply.chat_chunk({"tool_calls": [{**c, "index": n} for n, c in enumerate(calls)]}))
-            if chunk.get("done"):
-                yield _sse({**reply.chat_chunk({}, finish_reason(chunk)), **manuals_fields(chunk)})
-                if include_usage:
-                    yield _sse({**reply.head("chat.completion.chunk"), "choices": [], "usage": usage(chunk)})
-        yield _sse("[DONE]")
+        async for batch in batches:
+            events, opening = opening, []
+            for chunk in batch:
+                if text := chunk.get("message", {}).get("content"):
+                    events.append(_sse(reply.chat_chunk({"content": text})))
+                if calls := tool_calls(chunk):
+                    events.append(_sse(reply.chat_chunk({"tool_calls": [{**c, "index": n} for n, c in enumerate(calls)]})))
+                if chunk.get("done"):
+                    events.append(_sse({**reply.chat_chunk({}, finish_reason(chunk)), **manuals_fields(chunk)}))
+                    if include_usage:
+                        events.append(_sse({**reply.head("chat.completion.chunk"), "choices": [], "usage": usage(chunk)}))
+                    events.append(_DONE)
+            yield b"".join(events)
     except TSAError as exc:  # the 200 is gone: in-band, as OpenAI-compatible servers do
-        yield _sse(error_body(exc.message, exc.status))
+        yield b"".join([*opening, _sse(error_body(exc.message, exc.status))])
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
 @router.post("/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
@@ -129,15 +136,15 @@ async def answer_completions(request: Request, container: Container, principal: 
         stream = await container.fleet.open_generate(body["model"], {"prompt": prompt, "raw": True,
                                                                      "options": options_of(body)})
         reply = Completion(body["model"], "text_completion")
-        chunks = observed.chunks(stream.chunks)
+        batches = observed.batches(stream.batches)
         if body.get("stream"):
-            return SettledStreamingResponse(_text_events(chunks, reply), stream.aclose,
+            return SettledStreamingResponse(_text_events(batches, reply), stream.aclose,
                                             media_type="text/event-stream")
         async def whole() -> Response:
             parts, final = [], {}
-            async for chunk in chunks:
-                parts.append(chunk.get("response", ""))
-                final = chunk
+            async for batch in batches:
+                parts += [chunk.get("response", "") for chunk in batch]
+                final = batch[-1]
             return JSONResponse({**reply.text_chunk("".join(parts), finish_reason(final)), "usage": usage(final)})
 
         return await while_connected(request, whole(), stream.aclose)
@@ -145,18 +152,20 @@ async def answer_completions(request: Request, container: Container, principal: 
     return await _openai_errors(handle, principal, observed)
 
 
-async def _text_events(chunks: AsyncIterator[dict[str, Any]], reply: Completion) -> AsyncIterator[bytes]:
+async def _text_events(batches: AsyncIterator[Batch], reply: Completion) -> AsyncIterator[bytes]:
     try:
-        async for chunk in chunks:
-            if text := chunk.get("response"):
-                yield _sse(reply.text_chunk(text))
-            if chunk.get("done"):
-                yield _sse(reply.text_chunk("", finish_reason(chunk)))
-        yield _sse("[DONE]")
+        async for batch in batches:
+            events = []
+            for chunk in batch:
+                if text := chunk.get("response"):
+                    events.append(_sse(reply.text_chunk(text)))
+                if chunk.get("done"):
+                    events += [_sse(reply.text_chunk("", finish_reason(chunk))), _DONE]
+            yield b"".join(events)
     except TSAError as exc:
         yield _sse(error_body(exc.message, exc.status))
     finally:
-        await chunks.aclose()  # type: ignore[attr-defined]
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
 @router.post("/embeddings", responses=_ERRORS, openapi_extra=_ANY_BODY)

@@ -25,6 +25,7 @@ from tsa.api.errors import documented
 from tsa.container import Container
 from tsa.api.streaming import SettledStreamingResponse, while_connected
 from tsa.errors import InvalidRequest, TSAError, UnknownModel
+from tsa.fleet.stream import Batch, Chunk, text_of
 
 router = APIRouter()
 _OLLAMA_ERROR = {"content": {"application/json": {"schema": {
@@ -141,10 +142,10 @@ async def answer_chat(request: Request, container: Container, principal: Princip
         extra = {k: body[k] for k in _PASSED_THROUGH if k in body}
         stream = await manuals.open_chat(container, principal, request, body["model"], messages,
                                          body.get("options") or {}, extra)
-        chunks = observed.chunks(stream.chunks)
+        batches = observed.batches(stream.batches)
         if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(chunks), stream.aclose, media_type="application/x-ndjson")
-        whole = await while_connected(request, _collect(chunks), stream.aclose)
+            return SettledStreamingResponse(_ndjson(batches), stream.aclose, media_type="application/x-ndjson")
+        whole = await while_connected(request, _collect(batches, "message"), stream.aclose)
         return whole if isinstance(whole, Response) else JSONResponse(whole)
 
     return await _ollama_errors(handle, principal, observed)
@@ -177,10 +178,10 @@ async def answer_generate(request: Request, container: Container, principal: Pri
             raise InvalidRequest("prompt must be a string")
         fields = {k: v for k, v in body.items() if k not in ("model", "stream")}
         stream = await container.fleet.open_generate(body["model"], fields)
-        chunks = observed.chunks(stream.chunks)
+        batches = observed.batches(stream.batches)
         if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(chunks), stream.aclose, media_type="application/x-ndjson")
-        whole = await while_connected(request, _collect_generate(chunks), stream.aclose)
+            return SettledStreamingResponse(_ndjson(batches), stream.aclose, media_type="application/x-ndjson")
+        whole = await while_connected(request, _collect(batches, "response"), stream.aclose)
         return whole if isinstance(whole, Response) else JSONResponse(whole)
 
     return await _ollama_errors(handle, principal, observed)
@@ -290,33 +291,25 @@ async def ps(container: ContainerDep) -> dict[str, Any]:
     return {"models": await container.fleet.loaded()}
 
 
-async def _ndjson(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+async def _ndjson(batches: AsyncIterator[Batch]) -> AsyncIterator[bytes]:
     try:
-        async for chunk in chunks:
-            yield (json.dumps(chunk) + "\n").encode()
+        async for batch in batches:
+            yield "".join([json.dumps(chunk) + "\n" for chunk in batch]).encode()
     except TSAError as exc:  # the 200 is gone: in-band, as Ollama does
         yield (json.dumps({"error": exc.message}) + "\n").encode()
     finally:
-        await chunks.aclose()
+        await batches.aclose()  # type: ignore[attr-defined]
 
 
-async def _collect_generate(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+async def _collect(batches: AsyncIterator[Batch], field: str) -> Chunk:
+    """A whole answer: the final chunk, with the text of all (``field``: ``message`` for a chat,
+    ``response`` for a generation)."""
     parts: list[str] = []
-    final: dict[str, Any] = {}
-    async for chunk in chunks:
-        parts.append(chunk.get("response", ""))
-        final = chunk
-    final["response"] = "".join(parts)
-    return final
-
-
-async def _collect(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
-    parts: list[str] = []
-    final: dict[str, Any] = {}
-    async for chunk in chunks:
-        parts.append(chunk.get("message", {}).get("content", ""))
-        final = chunk
-    final["message"] = {"role": "assistant", "content": "".join(parts)}
+    final: Chunk = {}
+    async for batch in batches:
+        parts += [text_of(chunk) for chunk in batch]
+        final = batch[-1]
+    final[field] = {"role": "assistant", "content": "".join(parts)} if field == "message" else "".join(parts)
     return final
 
 

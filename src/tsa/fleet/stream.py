@@ -1,0 +1,62 @@
+"""A chat stream as its consumers take it: in batches — the chunks that arrived together, as they
+arrived — or one chunk at a time.
+
+Batches are what the gateway relays: a fast instance sends many chunks per network read, and each
+one taken alone would cost an async step in every layer between the instance and the client. A slow
+instance sends one token per read, which is a batch of one, passed on the moment it comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Chunk = dict[str, Any]
+Batch = list[Chunk]
+
+
+def text_of(chunk: Chunk) -> str:
+    """The text a chunk adds: a chat's message content or a generation's response."""
+    return chunk.get("response") or (chunk.get("message") or {}).get("content") or ""
+
+
+async def one_by_one(batches: AsyncIterator[Batch]) -> AsyncIterator[Chunk]:
+    async with contextlib.aclosing(batches):  # type: ignore[type-var]
+        async for batch in batches:
+            for chunk in batch:
+                yield chunk
+
+
+async def one_per_batch(chunks: AsyncIterator[Chunk]) -> AsyncIterator[Batch]:
+    async with contextlib.aclosing(chunks):  # type: ignore[type-var]
+        async for chunk in chunks:
+            yield [chunk]
+
+
+@dataclass
+class ChatStream:
+    """A chat stream bound to the instance that serves it; closing it cancels the call upstream.
+
+    Read either ``batches`` or ``chunks``, not both. ``aclose`` also settles a stream nobody read
+    from (closing an unstarted generator runs none of its code, which would leave the upstream call
+    and the instance slot taken)."""
+
+    instance: str
+    batches: AsyncIterator[Batch] = field(repr=False)
+    _end_unread: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
+    _chunks: AsyncIterator[Chunk] | None = field(default=None, repr=False)
+
+    @property
+    def chunks(self) -> AsyncIterator[Chunk]:
+        if self._chunks is None:
+            self._chunks = one_by_one(self.batches)
+        return self._chunks
+
+    async def aclose(self) -> None:
+        if self._chunks is not None:
+            await self._chunks.aclose()  # type: ignore[attr-defined]
+        await self.batches.aclose()  # type: ignore[attr-defined]
+        if self._end_unread is not None:
+            await self._end_unread()
