@@ -2,9 +2,52 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from typing import Any
+
+import prometheus_client
 
 from tsa import __version__
+
+
+class _RememberedLabels:
+    """``labels(...)`` answered from a dict after its first call with the same values.
+    prometheus_client converts, checks and takes a lock on every call, and a proxied chat calls it
+    about a dozen times. Removing a series forgets what was remembered."""
+
+    _remembered: dict[tuple[Any, ...], Any]
+
+    def labels(self, *values: Any, **named: Any) -> Any:
+        if named:
+            return super().labels(*values, **named)  # type: ignore[misc]
+        try:
+            return self._remembered[values]
+        except AttributeError:
+            self._remembered = {}
+        except KeyError:
+            pass
+        child = self._remembered[values] = super().labels(*values)  # type: ignore[misc]
+        return child
+
+    def remove(self, *values: Any) -> None:
+        self._remembered = {}
+        super().remove(*values)  # type: ignore[misc]
+
+    def clear(self) -> None:
+        self._remembered = {}
+        super().clear()  # type: ignore[misc]
+
+
+class Counter(_RememberedLabels, prometheus_client.Counter):
+    pass
+
+
+class Gauge(_RememberedLabels, prometheus_client.Gauge):
+    pass
+
+
+class Histogram(_RememberedLabels, prometheus_client.Histogram):
+    pass
+
 
 # 1 ms to 60 s: cached answers take milliseconds, cold model loads tens of seconds.
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

@@ -55,3 +55,23 @@ def test_client_labels_are_bounded_and_name_signed_in_callers_by_account():
 def test_metric_label_sets_match_the_code_that_uses_them():
     assert metrics.CACHE_LAYERS == LAYERS
     assert set(metrics.QUESTION_TYPES) == {*ORDER, "general"}
+
+
+def test_a_series_is_looked_up_once_and_a_removed_one_comes_back_exported(monkeypatch):
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.metrics import MetricWrapperBase
+
+    registry = CollectorRegistry()
+    gauge = metrics.Gauge("t_in_flight", "test", ["instance"], registry=registry)
+    looked_up = []
+    original = MetricWrapperBase.labels
+    monkeypatch.setattr(MetricWrapperBase, "labels", lambda self, *v, **k: looked_up.append(v) or original(self, *v, **k))
+    first = gauge.labels("a")
+    assert gauge.labels("a") is first and looked_up == [("a",)]  # the second time from what was remembered
+    first.set(3)
+    gauge.remove("a")
+    gauge.labels("a").set(2)  # a new series: the remembered one went with the removed one
+    assert 't_in_flight{instance="a"} 2.0' in generate_latest(registry).decode()
+    gauge.clear()
+    gauge.labels("b").inc()
+    assert 'instance="a"' not in generate_latest(registry).decode()
