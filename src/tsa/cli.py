@@ -138,6 +138,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
     import uvicorn
 
     from tsa.api import create_app
+    from tsa.api.http_protocol import CoalescingHttpToolsProtocol
     from tsa.container import open_container
 
     settings = _settings(tsa_host=host, tsa_port=port)
@@ -153,7 +154,10 @@ def serve(host: Annotated[str | None, typer.Option(help="Bind address (TSA_HOST)
             console.print(f"PostgreSQL: {_redact(endpoints.database_url)}\nRedis: {_redact(endpoints.redis_url)}\n"
                           f"LLM instances: {', '.join(endpoints.ollama_instances)}", markup=False)
             config = uvicorn.Config(create_app(container=container), host=settings.tsa_host,
-                                    port=settings.tsa_port, log_level=log_level, timeout_graceful_shutdown=10)
+                                    port=settings.tsa_port, log_level=log_level, timeout_graceful_shutdown=10,
+                                    http=CoalescingHttpToolsProtocol,
+                                    # Off unless it would be shown: uvicorn formats each line before asking.
+                                    access_log=log_level.lower() in ("trace", "debug", "info"))
             await _first_admin(container)
             console.print(f"Serving on http://{settings.tsa_host}:{settings.tsa_port}")
             seeding = asyncio.create_task(_seed(container, seed))

@@ -167,7 +167,7 @@ GATEWAY_REQUESTS = Counter(
     "Drop-in API calls by api (ollama, openai), endpoint, model and outcome (ok, error, cancelled).",
     ["api", "endpoint", "model", "outcome"])
 GATEWAY_DURATION = Histogram(
-    "tsa_gateway_request_duration_seconds", "Drop-in API calls, to the last byte of the answer.",
+    "tsa_gateway_request_duration_seconds", "Drop-in API calls, to the final chunk of the answer.",
     ["api", "endpoint"], buckets=LATENCY_BUCKETS_S)
 GATEWAY_TOKENS = Counter(
     "tsa_gateway_tokens_total", "Tokens through the drop-in APIs, by api, model and direction (in, out).",

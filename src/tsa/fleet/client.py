@@ -192,9 +192,12 @@ class OllamaClient(HttpBackend):
                         raise BackendError(f"{self.base_url}: {message['error']}")
                     batch.append(message)
                     if message.get("done"):
-                        # Before handing it over: consumers stop at the final message and close us.
-                        await read_to_end(reads)
-                        yield batch
+                        try:
+                            yield batch
+                        finally:
+                            # Consumers stop at the final message and close us: the end of the body is
+                            # read then, after they have it, so the connection goes back to the pool.
+                            await read_to_end(reads)
                         return
                 if batch:
                     yield batch

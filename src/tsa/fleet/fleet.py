@@ -498,6 +498,7 @@ class Fleet:
         tokens = 0
         text: list[str] = []  # streamed so far, for a resumption elsewhere
         resumed_after = 0  # tokens streamed before the instance now streaming took over
+        finished = False  # the final chunk is handed over: however the consumer lets go now, it ended well
         try:
             batch = first
             while True:
@@ -522,6 +523,7 @@ class Fleet:
                         break
                     relayed.append(chunk)
                 if relayed:
+                    finished = ended
                     yield relayed
                 if ended:
                     break
@@ -540,7 +542,7 @@ class Fleet:
                     batch = await self._resume(lease, lease.resume, "".join(text), tokens, lost)
                     instance = lease.instance
         except BaseException as exc:
-            ended_by = exc
+            ended_by = None if finished else exc
             raise
         finally:
             guard.close()

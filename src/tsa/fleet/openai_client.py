@@ -77,11 +77,13 @@ class OpenAIClient(HttpBackend):
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
-                        await read_to_end(reads)  # before the final chunk, after which consumers close us
-                        yield [*batch, {"model": model, **shape(""), "done": True,
-                                        "done_reason": "length" if finish == "length" else "stop",
-                                        "prompt_eval_count": usage.get("prompt_tokens", 0),
-                                        "eval_count": usage.get("completion_tokens", 0)}]
+                        try:
+                            yield [*batch, {"model": model, **shape(""), "done": True,
+                                            "done_reason": "length" if finish == "length" else "stop",
+                                            "prompt_eval_count": usage.get("prompt_tokens", 0),
+                                            "eval_count": usage.get("completion_tokens", 0)}]
+                        finally:
+                            await read_to_end(reads)  # consumers close us after the final chunk
                         return
                     chunk = json.loads(data)
                     if "error" in chunk:

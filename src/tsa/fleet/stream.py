@@ -22,6 +22,19 @@ def text_of(chunk: Chunk) -> str:
     return chunk.get("response") or (chunk.get("message") or {}).get("content") or ""
 
 
+async def collect(batches: AsyncIterator[Batch]) -> tuple[str, Chunk]:
+    """A whole answer: its text and its final chunk. The stream is left open at the final chunk, for
+    its owner to settle once the answer is on its way."""
+    parts: list[str] = []
+    final: Chunk = {}
+    async for batch in batches:
+        parts += [text_of(chunk) for chunk in batch]
+        final = batch[-1]
+        if final.get("done"):
+            break
+    return "".join(parts), final
+
+
 async def one_by_one(batches: AsyncIterator[Batch]) -> AsyncIterator[Chunk]:
     async with contextlib.aclosing(batches):  # type: ignore[type-var]
         async for batch in batches:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import psutil
 import pytest
 
@@ -26,9 +28,10 @@ async def test_finished_streams_give_their_connection_back_to_the_pool(engines):
     seen: list[set[int]] = []
     try:
         for _ in range(5):
-            async for batch in client.chat_batches("bench-chat", MESSAGES, {"num_predict": 4}):
-                if batch[-1].get("done"):
-                    break  # as the fleet's relay does: stop at the final message
+            async with contextlib.aclosing(client.chat_batches("bench-chat", MESSAGES, {"num_predict": 4})) as batches:
+                async for batch in batches:
+                    if batch[-1].get("done"):
+                        break  # as the fleet's relay does: stop at the final message, and close the stream
             seen.append(_open_connections_to(engine.port))
     finally:
         await client.aclose()

@@ -1,5 +1,5 @@
 """Metrics of the drop-in APIs: each call counted by API, endpoint, model and outcome, timed to its
-last byte, and its tokens counted in and out (from the final chunk's counts)."""
+final chunk, and its tokens counted in and out (from the final chunk's counts)."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ class Observed:
         try:
             async with contextlib.aclosing(batches):  # type: ignore[type-var]
                 async for batch in batches:
-                    yield batch
-                    if (last := batch[-1]).get("done"):
+                    if (last := batch[-1]).get("done"):  # ended: consumers may let go of us at once
                         self.end("ok", int(last.get("prompt_eval_count") or 0), int(last.get("eval_count") or 0))
+                    yield batch
         except (GeneratorExit, asyncio.CancelledError):
             self.end("cancelled")
             raise

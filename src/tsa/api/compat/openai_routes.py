@@ -21,9 +21,9 @@ from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_input
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented
 from tsa.container import Container
-from tsa.api.streaming import SettledStreamingResponse, while_connected
+from tsa.api.streaming import SettledJSONResponse, SettledStreamingResponse, closing, while_connected
 from tsa.errors import InvalidRequest, TSAError
-from tsa.fleet.stream import Batch
+from tsa.fleet.stream import Batch, collect
 
 router = APIRouter(prefix="/v1")
 _OPENAI_ERROR = {"content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {
@@ -78,17 +78,15 @@ async def answer_chat_completions(request: Request, container: Container, princi
                                          call.extra)
         reply = Completion(call.model)
         batches = observed.batches(stream.batches)
+        settle = closing(batches, stream)
         if call.stream:
-            return SettledStreamingResponse(_chat_events(batches, reply, call.include_usage), stream.aclose,
+            return SettledStreamingResponse(_chat_events(batches, reply, call.include_usage), settle,
                                             media_type="text/event-stream")
         async def whole() -> Response:
-            parts, final = [], {}
-            async for batch in batches:
-                parts += [chunk.get("message", {}).get("content", "") for chunk in batch]
-                final = batch[-1]
-            return JSONResponse({**reply.chat_whole("".join(parts), final), **manuals_fields(final)})
+            text, final = await collect(batches)
+            return SettledJSONResponse({**reply.chat_whole(text, final), **manuals_fields(final)}, settle)
 
-        return await while_connected(request, whole(), stream.aclose)
+        return await while_connected(request.receive, whole(), settle)
 
     return await _openai_errors(handle, principal, observed)
 
@@ -110,10 +108,10 @@ async def _chat_events(batches: AsyncIterator[Batch], reply: Completion, include
                         events.append(_sse({**reply.head("chat.completion.chunk"), "choices": [], "usage": usage(chunk)}))
                     events.append(_DONE)
             yield b"".join(events)
+            if batch[-1].get("done"):
+                return  # the response settles the stream
     except TSAError as exc:  # the 200 is gone: in-band, as OpenAI-compatible servers do
         yield b"".join([*opening, _sse(error_body(exc.message, exc.status))])
-    finally:
-        await batches.aclose()  # type: ignore[attr-defined]
 
 
 @router.post("/completions", responses=_ERRORS, openapi_extra=_ANY_BODY)
@@ -137,17 +135,15 @@ async def answer_completions(request: Request, container: Container, principal: 
                                                                      "options": options_of(body)})
         reply = Completion(body["model"], "text_completion")
         batches = observed.batches(stream.batches)
+        settle = closing(batches, stream)
         if body.get("stream"):
-            return SettledStreamingResponse(_text_events(batches, reply), stream.aclose,
-                                            media_type="text/event-stream")
+            return SettledStreamingResponse(_text_events(batches, reply), settle, media_type="text/event-stream")
         async def whole() -> Response:
-            parts, final = [], {}
-            async for batch in batches:
-                parts += [chunk.get("response", "") for chunk in batch]
-                final = batch[-1]
-            return JSONResponse({**reply.text_chunk("".join(parts), finish_reason(final)), "usage": usage(final)})
+            text, final = await collect(batches)
+            return SettledJSONResponse({**reply.text_chunk(text, finish_reason(final)), "usage": usage(final)},
+                                       settle)
 
-        return await while_connected(request, whole(), stream.aclose)
+        return await while_connected(request.receive, whole(), settle)
 
     return await _openai_errors(handle, principal, observed)
 
@@ -162,10 +158,10 @@ async def _text_events(batches: AsyncIterator[Batch], reply: Completion) -> Asyn
                 if chunk.get("done"):
                     events += [_sse(reply.text_chunk("", finish_reason(chunk))), _DONE]
             yield b"".join(events)
+            if batch[-1].get("done"):
+                return  # the response settles the stream
     except TSAError as exc:
         yield _sse(error_body(exc.message, exc.status))
-    finally:
-        await batches.aclose()  # type: ignore[attr-defined]
 
 
 @router.post("/embeddings", responses=_ERRORS, openapi_extra=_ANY_BODY)

@@ -23,9 +23,9 @@ from tsa.api.compat.observe import Observed
 from tsa.api.deps import ContainerDep
 from tsa.api.errors import documented
 from tsa.container import Container
-from tsa.api.streaming import SettledStreamingResponse, while_connected
+from tsa.api.streaming import SettledJSONResponse, SettledStreamingResponse, closing, while_connected
 from tsa.errors import InvalidRequest, TSAError, UnknownModel
-from tsa.fleet.stream import Batch, Chunk, text_of
+from tsa.fleet.stream import Batch, collect
 
 router = APIRouter()
 _OLLAMA_ERROR = {"content": {"application/json": {"schema": {
@@ -143,10 +143,14 @@ async def answer_chat(request: Request, container: Container, principal: Princip
         stream = await manuals.open_chat(container, principal, request, body["model"], messages,
                                          body.get("options") or {}, extra)
         batches = observed.batches(stream.batches)
+        settle = closing(batches, stream)
         if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(batches), stream.aclose, media_type="application/x-ndjson")
-        whole = await while_connected(request, _collect(batches, "message"), stream.aclose)
-        return whole if isinstance(whole, Response) else JSONResponse(whole)
+            return SettledStreamingResponse(_ndjson(batches), settle, media_type="application/x-ndjson")
+        whole = await while_connected(request.receive, collect(batches), settle)
+        if isinstance(whole, Response):
+            return whole
+        text, final = whole
+        return SettledJSONResponse({**final, "message": {"role": "assistant", "content": text}}, settle)
 
     return await _ollama_errors(handle, principal, observed)
 
@@ -179,10 +183,14 @@ async def answer_generate(request: Request, container: Container, principal: Pri
         fields = {k: v for k, v in body.items() if k not in ("model", "stream")}
         stream = await container.fleet.open_generate(body["model"], fields)
         batches = observed.batches(stream.batches)
+        settle = closing(batches, stream)
         if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(batches), stream.aclose, media_type="application/x-ndjson")
-        whole = await while_connected(request, _collect(batches, "response"), stream.aclose)
-        return whole if isinstance(whole, Response) else JSONResponse(whole)
+            return SettledStreamingResponse(_ndjson(batches), settle, media_type="application/x-ndjson")
+        whole = await while_connected(request.receive, collect(batches), settle)
+        if isinstance(whole, Response):
+            return whole
+        text, final = whole
+        return SettledJSONResponse({**final, "response": text}, settle)
 
     return await _ollama_errors(handle, principal, observed)
 
@@ -292,25 +300,14 @@ async def ps(container: ContainerDep) -> dict[str, Any]:
 
 
 async def _ndjson(batches: AsyncIterator[Batch]) -> AsyncIterator[bytes]:
+    """NDJSON lines, a write per batch, ending with the final chunk (the response settles the stream)."""
     try:
         async for batch in batches:
             yield "".join([json.dumps(chunk) + "\n" for chunk in batch]).encode()
+            if batch[-1].get("done"):
+                return
     except TSAError as exc:  # the 200 is gone: in-band, as Ollama does
         yield (json.dumps({"error": exc.message}) + "\n").encode()
-    finally:
-        await batches.aclose()  # type: ignore[attr-defined]
-
-
-async def _collect(batches: AsyncIterator[Batch], field: str) -> Chunk:
-    """A whole answer: the final chunk, with the text of all (``field``: ``message`` for a chat,
-    ``response`` for a generation)."""
-    parts: list[str] = []
-    final: Chunk = {}
-    async for batch in batches:
-        parts += [text_of(chunk) for chunk in batch]
-        final = batch[-1]
-    final[field] = {"role": "assistant", "content": "".join(parts)} if field == "message" else "".join(parts)
-    return final
 
 
 @router.get("/api/tags", responses=_ERRORS)
