@@ -18,7 +18,6 @@ request that may change who may do what (``ACCESS_WRITES``) invalidates it befor
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,6 +38,7 @@ from tsa.api.middleware import record_request
 from tsa.api.routes import ollama_proxy
 from tsa.asgi import header, read_body, replaying
 from tsa.container import Container
+from tsa.json_codec import loads
 
 log = logging.getLogger(__name__)
 Answer = Callable[[Request, Container, Principal, Any], Awaitable[Response]]
@@ -62,7 +62,7 @@ ACCESS_WRITES = ("/api/users", "/api/keys", "/api/groups", "/api/collections", "
 def lane_body(body: bytes, manuals_model: str) -> dict[str, Any] | None:
     """The parsed body, when the lane may take it: a JSON object naming a model not the manuals'."""
     try:
-        parsed = json.loads(body)
+        parsed = loads(body)
     except ValueError:
         return None
     model = parsed.get("model") if isinstance(parsed, dict) else None

@@ -9,6 +9,8 @@ from typing import Any, Protocol, TypeVar
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from tsa.json_codec import dumps
+
 T = TypeVar("T")
 CLIENT_GONE_STATUS = 499  # nginx's "client closed request": nobody reads it, the logs do
 
@@ -79,6 +81,9 @@ class SettledJSONResponse(JSONResponse):
     def __init__(self, content: Any, settle: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
         super().__init__(content, **kwargs)
         self.settle = settle
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from tsa.errors import BackendError, BackendUnavailable, TSAError, UnknownModel
+from tsa.json_codec import dumps, loads
 
 
 # After the final message a server owes only the end of the body; one that sends more is cut off.
@@ -60,7 +61,8 @@ class HttpBackend:
     def _http(self) -> aiohttp.ClientSession:
         # Made on first use: a session belongs to the event loop that runs it.
         if self._session is None:
-            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+                                                  json_serialize=lambda value: dumps(value).decode())
         return self._session
 
     async def aclose(self) -> None:
@@ -89,7 +91,7 @@ class HttpBackend:
 
     @asynccontextmanager
     async def _stream_lines(self, path: str, payload: dict[str, Any], model: str
-                            ) -> AsyncIterator[AsyncIterator[list[str]]]:
+                            ) -> AsyncIterator[AsyncIterator[list[bytes]]]:
         """POST and hand over the response's lines, a list per network read; an error status raises
         before any line. Leaving before the end closes the connection, which is how the instance
         learns to stop."""
@@ -103,7 +105,7 @@ class HttpBackend:
         except TRANSPORT_ERRORS as exc:
             raise unavailable(self.base_url, exc) from exc
 
-    async def _line_batches(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[str]]:
+    async def _line_batches(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[bytes]]:
         """The complete lines each read brings, together: what arrived at once is handed on at once,
         rather than one async step per line through every layer above (a fast instance sends many
         lines per read; a slow one, one token per read, is passed on as soon as it comes)."""
@@ -113,13 +115,13 @@ class HttpBackend:
                 pending += data
                 if b"\n" in data:
                     *lines, pending = pending.split(b"\n")
-                    yield [line.decode() for line in lines]
+                    yield lines
                 if len(pending) > MAX_LINE_BYTES:
                     raise BackendError(f"{self.base_url} sent a line over {MAX_LINE_BYTES} bytes")
         except TRANSPORT_ERRORS as exc:
             raise unavailable(self.base_url, exc) from exc
         if pending:
-            yield [pending.decode()]
+            yield [pending]
 
 
 class OllamaClient(HttpBackend):
@@ -152,7 +154,7 @@ class OllamaClient(HttpBackend):
                 for line in lines:
                     if not line.strip():
                         continue
-                    step = json.loads(line)
+                    step = loads(line)
                     if "error" in step:
                         raise BackendError(f"{self.base_url}: {step['error']}")
                     yield step
@@ -185,7 +187,7 @@ class OllamaClient(HttpBackend):
                 for line in lines:
                     if not line.strip():
                         continue
-                    message = json.loads(line)
+                    message = loads(line)
                     if "error" in message:  # in-band: the status line already said 200
                         if batch:
                             yield batch  # what came before it, first

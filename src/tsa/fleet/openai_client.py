@@ -3,12 +3,12 @@ fleet in the Ollama client's terms: same methods, Ollama-shaped stream chunks.""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from tsa.errors import BackendError
 from tsa.fleet.client import Embeddings, HttpBackend, read_to_end
+from tsa.json_codec import loads
 
 _OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "seed": "seed", "stop": "stop",
                  "num_predict": "max_tokens"}
@@ -73,10 +73,10 @@ class OpenAIClient(HttpBackend):
             async for lines in reads:
                 batch: list[dict[str, Any]] = []
                 for line in lines:
-                    if not line.startswith("data:"):
+                    if not line.startswith(b"data:"):
                         continue
                     data = line[5:].strip()
-                    if data == "[DONE]":
+                    if data == b"[DONE]":
                         try:
                             yield [*batch, {"model": model, **shape(""), "done": True,
                                             "done_reason": "length" if finish == "length" else "stop",
@@ -85,7 +85,7 @@ class OpenAIClient(HttpBackend):
                         finally:
                             await read_to_end(reads)  # consumers close us after the final chunk
                         return
-                    chunk = json.loads(data)
+                    chunk = loads(data)
                     if "error" in chunk:
                         if batch:
                             yield batch  # what came before it, first

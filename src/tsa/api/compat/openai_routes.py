@@ -24,6 +24,7 @@ from tsa.container import Container
 from tsa.api.streaming import SettledJSONResponse, SettledStreamingResponse, closing, while_connected
 from tsa.errors import InvalidRequest, TSAError
 from tsa.fleet.stream import Batch, collect
+from tsa.json_codec import dumps
 
 router = APIRouter(prefix="/v1")
 _OPENAI_ERROR = {"content": {"application/json": {"schema": {"type": "object", "required": ["error"], "properties": {
@@ -50,7 +51,7 @@ async def _openai_errors(handler: Callable[[], Awaitable[Response]], principal: 
 
 
 def _sse(payload: dict[str, Any] | str) -> bytes:
-    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
+    return b"data: " + (payload.encode() if isinstance(payload, str) else dumps(payload)) + b"\n\n"
 
 
 _DONE = _sse("[DONE]")

@@ -26,6 +26,7 @@ from tsa.container import Container
 from tsa.api.streaming import SettledJSONResponse, SettledStreamingResponse, closing, while_connected
 from tsa.errors import InvalidRequest, TSAError, UnknownModel
 from tsa.fleet.stream import Batch, collect
+from tsa.json_codec import dumps
 
 router = APIRouter()
 _OLLAMA_ERROR = {"content": {"application/json": {"schema": {
@@ -303,7 +304,7 @@ async def _ndjson(batches: AsyncIterator[Batch]) -> AsyncIterator[bytes]:
     """NDJSON lines, a write per batch, ending with the final chunk (the response settles the stream)."""
     try:
         async for batch in batches:
-            yield "".join([json.dumps(chunk) + "\n" for chunk in batch]).encode()
+            yield b"".join([dumps(chunk) + b"\n" for chunk in batch])
             if batch[-1].get("done"):
                 return
     except TSAError as exc:  # the 200 is gone: in-band, as Ollama does
