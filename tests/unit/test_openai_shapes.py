@@ -1,12 +1,15 @@
 """OpenAI requests and responses in the fleet's Ollama terms. Pure."""
 
 import base64
+import json
 import struct
 
 import pytest
 
-from tsa.api.compat.openai_shapes import chat_call, embedding_inputs, encoded, error_body, finish_reason, usage
+from tsa.api.compat.openai_shapes import (Completion, chat_call, embedding_inputs, encoded, error_body, finish_reason,
+                                          usage)
 from tsa.errors import InvalidRequest
+from tsa.json_codec import dumps
 
 
 def test_a_chat_request_becomes_ollama_messages_options_and_passed_through_fields():
@@ -59,3 +62,10 @@ def test_endings_usage_and_errors():
     assert error_body("gone", 404)["error"] == {"message": "gone", "type": "invalid_request_error", "param": None,
                                                 "code": "model_not_found"}
     assert error_body("busy", 503)["error"]["type"] == "server_error"
+
+
+@pytest.mark.parametrize("text", ["token ", "", "Drehmoment 40 N·m — \"quoted\" \\ back\nline", "\x00"])
+def test_a_content_chunk_from_the_template_is_the_chunk_itself(text):
+    reply = Completion("bench-chat")
+    assert reply.content_json(text) == dumps(reply.chat_chunk({"content": text}))
+    assert json.loads(reply.content_json(text))["choices"][0]["delta"] == {"content": text}

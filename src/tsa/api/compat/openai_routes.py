@@ -99,9 +99,11 @@ async def _chat_events(batches: AsyncIterator[Batch], reply: Completion, include
         async for batch in batches:
             events, opening = opening, []
             for chunk in batch:
-                if text := chunk.get("message", {}).get("content"):
-                    events.append(_sse(reply.chat_chunk({"content": text})))
-                if calls := tool_calls(chunk):
+                message = chunk.get("message") or {}
+                if text := message.get("content"):
+                    events.append(b"data: " + reply.content_json(text) + b"\n\n")
+                if message.get("tool_calls"):
+                    calls = tool_calls(chunk)
                     events.append(_sse(reply.chat_chunk({"tool_calls": [{**c, "index": n} for n, c in enumerate(calls)]})))
                 if chunk.get("done"):
                     events.append(_sse({**reply.chat_chunk({}, finish_reason(chunk)), **manuals_fields(chunk)}))

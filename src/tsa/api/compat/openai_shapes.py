@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import struct
 import time
 import uuid
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tsa.errors import InvalidRequest
+from tsa.json_codec import dumps
 
 # OpenAI sampling fields in Ollama's ``options`` vocabulary.
 _OPTIONS = {"temperature": "temperature", "top_p": "top_p", "seed": "seed", "stop": "stop",
@@ -119,14 +121,29 @@ def tool_calls(chunk: dict[str, Any]) -> list[dict[str, Any]]:
             for c in chunk.get("message", {}).get("tool_calls") or []]
 
 
+# Marks where a chunk's text goes in a template (a NUL, which JSON writes escaped).
+_HOLE = "\x00"
+_HOLE_JSON = dumps(_HOLE)
+
+
 @dataclass
 class Completion:
     """Ids and the clock of one response, shared by its chunks."""
 
     model: str
     kind: str = "chat.completion"
-    id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex[:24]}")
+    # 96 random bits, as OpenAI's ids have; not a secret, so from the fast generator.
+    id: str = field(default_factory=lambda: f"chatcmpl-{random.getrandbits(96):024x}")
     created: int = field(default_factory=lambda: int(time.time()))
+    _content_template: list[bytes] | None = field(default=None, init=False, repr=False)
+
+    def content_json(self, text: str) -> bytes:
+        """``chat_chunk({"content": text})`` as JSON, filled into a template made once per response
+        rather than built and encoded whole: a stream sends one per token."""
+        if self._content_template is None:
+            self._content_template = dumps(self.chat_chunk({"content": _HOLE})).split(_HOLE_JSON)
+        before, after = self._content_template
+        return before + dumps(text) + after
 
     def head(self, kind: str | None = None) -> dict[str, Any]:
         return {"id": self.id, "object": kind or self.kind, "created": self.created, "model": self.model}
