@@ -12,8 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import httptools
 
 from tsa.errors import BackendError, BackendUnavailable, TSAError, UnknownModel
+from tsa.fleet.http1 import ConnectFailed, Http1Pool, Response
 from tsa.json_codec import dumps, loads
 
 
@@ -22,7 +24,7 @@ DRAIN_TIMEOUT_S = 1.0
 MAX_CONNECTIONS = 64  # per instance; the fleet's own per-instance limit is far lower
 MAX_LINE_BYTES = 16 * 1024 * 1024  # a stream line (one chunk) longer than this is a broken server
 # What a failing network or instance raises; aiohttp's timeouts are TimeoutErrors too.
-TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError, OSError, httptools.HttpParserError)
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,12 @@ class Embeddings:
 
 
 class HttpBackend:
-    """What every backend client shares: one pooled HTTP session with timeouts, transport failures
-    mapped to ``BackendUnavailable`` and error statuses to ``tsa.errors``.
+    """What every backend client shares: pooled connections with timeouts, transport failures mapped
+    to ``BackendUnavailable`` and error statuses to ``tsa.errors``.
 
-    aiohttp rather than httpx on this path: every call the gateway proxies crosses it, and aiohttp
-    costs about a third of the CPU per call (measured with ``bench.gateway``)."""
+    Streamed calls (chat, generate, pull) go over ``tsa.fleet.http1``: every proxied chat crosses
+    that path, and it costs a fraction of aiohttp's Python per call. Plain calls (embeddings, tags,
+    show, probes) use aiohttp, which costs about a third of httpx's CPU per call."""
 
     def __init__(self, base_url: str, timeouts: ClientTimeouts | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -55,8 +58,7 @@ class HttpBackend:
         self._call_timeout = aiohttp.ClientTimeout(sock_connect=self.timeouts.connect_s,
                                                    sock_read=self.timeouts.embed_s)
         # Between stream lines; a cold model load happens before the first one.
-        self._stream_timeout = aiohttp.ClientTimeout(sock_connect=self.timeouts.connect_s,
-                                                     sock_read=self.timeouts.generate_s)
+        self._streams = Http1Pool(self.base_url, self.timeouts.connect_s)
 
     def _http(self) -> aiohttp.ClientSession:
         # Made on first use: a session belongs to the event loop that runs it.
@@ -66,6 +68,7 @@ class HttpBackend:
         return self._session
 
     async def aclose(self) -> None:
+        self._streams.close()
         if self._session is not None:
             await self._session.close()
 
@@ -96,8 +99,7 @@ class HttpBackend:
         before any line. Leaving before the end closes the connection, which is how the instance
         learns to stop."""
         try:
-            async with self._http().post(self.base_url + path, json=payload,
-                                         timeout=self._stream_timeout) as response:
+            async with self._streams.post(path, dumps(payload), self.timeouts.generate_s) as response:
                 if error := status_error(response.status, await response.read() if response.status >= 400 else b"",
                                          self.base_url, model):
                     raise error
@@ -105,13 +107,13 @@ class HttpBackend:
         except TRANSPORT_ERRORS as exc:
             raise unavailable(self.base_url, exc) from exc
 
-    async def _line_batches(self, response: aiohttp.ClientResponse) -> AsyncIterator[list[bytes]]:
+    async def _line_batches(self, response: Response) -> AsyncIterator[list[bytes]]:
         """The complete lines each read brings, together: what arrived at once is handed on at once,
         rather than one async step per line through every layer above (a fast instance sends many
         lines per read; a slow one, one token per read, is passed on as soon as it comes)."""
         pending = b""
         try:
-            async for data in response.content.iter_any():
+            while data := await response.read_any():
                 pending += data
                 if b"\n" in data:
                     *lines, pending = pending.split(b"\n")
@@ -219,7 +221,7 @@ def unavailable(base_url: str, exc: BaseException) -> BackendUnavailable:
     if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ConnectionTimeoutError):
         return BackendUnavailable(f"LLM instance {base_url} timed out: {type(exc).__name__}", "timeout")
     return BackendUnavailable(f"LLM instance {base_url} unreachable: {type(exc).__name__}", "connect",
-                              unsent=isinstance(exc, aiohttp.ClientConnectorError))
+                              unsent=isinstance(exc, aiohttp.ClientConnectorError | ConnectFailed))
 
 
 def status_error(status: int, body: bytes, base_url: str, model: str | None) -> TSAError | None:
