@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from tsa.fleet import Fleet, InstanceConfig
+from tsa.fleet.stream import collect
 
 
 def _token(n: int) -> dict[str, Any]:
@@ -70,3 +71,18 @@ async def test_the_chunk_by_chunk_view_sees_every_chunk_in_order():
     assert [c["message"]["content"] for c in chunks] == ["t0 ", "t1 ", "t2 ", ""]
     await stream.aclose()
     assert client.closed
+
+
+async def _listed(batches):
+    for batch in batches:
+        yield batch
+
+
+async def test_a_whole_answer_keeps_the_tool_calls_sent_before_the_final_chunk():
+    call = {"function": {"name": "torque_for", "arguments": {"bolt": "M12"}}}
+    asked = {"model": "m", "message": {"role": "assistant", "content": "", "tool_calls": [call]}, "done": False}
+    whole = await collect(_listed([[_token(0)], [asked, FINAL]]))
+    assert whole["message"] == {"role": "assistant", "content": "t0 ", "tool_calls": [call]}
+    assert whole["done"] and whole["eval_count"] == 5
+    generated = await collect(_listed([[{"response": "a", "done": False}], [{"response": "b", "done": True}]]))
+    assert generated["response"] == "ab" and "message" not in generated

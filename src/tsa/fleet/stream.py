@@ -22,17 +22,25 @@ def text_of(chunk: Chunk) -> str:
     return chunk.get("response") or (chunk.get("message") or {}).get("content") or ""
 
 
-async def collect(batches: AsyncIterator[Batch]) -> tuple[str, Chunk]:
-    """A whole answer: its text and its final chunk. The stream is left open at the final chunk, for
-    its owner to settle once the answer is on its way."""
+async def collect(batches: AsyncIterator[Batch]) -> Chunk:
+    """A whole answer as one chunk: the final chunk, holding the whole text (and, for a chat, every
+    tool call, which instances send in chunks of their own). The stream is left open at its final
+    chunk, for its owner to settle once the answer is on its way."""
     parts: list[str] = []
+    calls: list[Any] = []
     final: Chunk = {}
     async for batch in batches:
-        parts += [text_of(chunk) for chunk in batch]
+        for chunk in batch:
+            parts.append(text_of(chunk))
+            if (message := chunk.get("message")) and message.get("tool_calls"):
+                calls += message["tool_calls"]
         final = batch[-1]
         if final.get("done"):
             break
-    return "".join(parts), final
+    if "response" in final:
+        return {**final, "response": "".join(parts)}
+    message = {"role": "assistant", "content": "".join(parts), **({"tool_calls": calls} if calls else {})}
+    return {**final, "message": message}
 
 
 async def one_by_one(batches: AsyncIterator[Batch]) -> AsyncIterator[Chunk]:

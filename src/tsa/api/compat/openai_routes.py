@@ -84,8 +84,9 @@ async def answer_chat_completions(request: Request, container: Container, princi
             return SettledStreamingResponse(_chat_events(batches, reply, call.include_usage), settle,
                                             media_type="text/event-stream")
         async def whole() -> Response:
-            text, final = await collect(batches)
-            return SettledJSONResponse({**reply.chat_whole(text, final), **manuals_fields(final)}, settle)
+            final = await collect(batches)
+            return SettledJSONResponse({**reply.chat_whole(final["message"]["content"], final),
+                                        **manuals_fields(final)}, settle)
 
         return await while_connected(request.receive, whole(), settle)
 
@@ -142,9 +143,9 @@ async def answer_completions(request: Request, container: Container, principal: 
         if body.get("stream"):
             return SettledStreamingResponse(_text_events(batches, reply), settle, media_type="text/event-stream")
         async def whole() -> Response:
-            text, final = await collect(batches)
-            return SettledJSONResponse({**reply.text_chunk(text, finish_reason(final)), "usage": usage(final)},
-                                       settle)
+            final = await collect(batches)
+            return SettledJSONResponse({**reply.text_chunk(final["response"], finish_reason(final)),
+                                        "usage": usage(final)}, settle)
 
         return await while_connected(request.receive, whole(), settle)
 

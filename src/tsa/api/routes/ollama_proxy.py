@@ -148,10 +148,7 @@ async def answer_chat(request: Request, container: Container, principal: Princip
         if body.get("stream", True):
             return SettledStreamingResponse(_ndjson(batches), settle, media_type="application/x-ndjson")
         whole = await while_connected(request.receive, collect(batches), settle)
-        if isinstance(whole, Response):
-            return whole
-        text, final = whole
-        return SettledJSONResponse({**final, "message": {"role": "assistant", "content": text}}, settle)
+        return whole if isinstance(whole, Response) else SettledJSONResponse(whole, settle)
 
     return await _ollama_errors(handle, principal, observed)
 
@@ -188,10 +185,7 @@ async def answer_generate(request: Request, container: Container, principal: Pri
         if body.get("stream", True):
             return SettledStreamingResponse(_ndjson(batches), settle, media_type="application/x-ndjson")
         whole = await while_connected(request.receive, collect(batches), settle)
-        if isinstance(whole, Response):
-            return whole
-        text, final = whole
-        return SettledJSONResponse({**final, "response": text}, settle)
+        return whole if isinstance(whole, Response) else SettledJSONResponse(whole, settle)
 
     return await _ollama_errors(handle, principal, observed)
 
