@@ -13,7 +13,8 @@ proxy (``simple-shuffle`` over the same two backends; install it in its own venv
 - ``/v1/chat/completions``, streamed: total time and time to the first streamed chunk.
 
 Everything — load generator, backends, tsa (with its embedded PostgreSQL and Redis), LiteLLM —
-shares this machine's cores, so figures at 10 and 50 clients are CPU-bound.
+shares this machine's cores, so figures at 10 and 50 clients are CPU-bound. The paths take turns in
+five rounds at each concurrency, so that the machine's own drift in speed meets every path alike.
 """
 
 from __future__ import annotations
@@ -158,14 +159,28 @@ def paths(backends: list[str], tsa: str, tsa_key: str, litellm: str | None, floo
     return workloads
 
 
+ROUNDS = 5  # each path's requests, split into rounds taken in turn with the other paths'
+
+
 async def compare(calls: dict[str, Call], requests: int, streaming: bool) -> str:
-    """Every path at 1, 10 and 50 clients; "added" is against the first path (direct)."""
+    """Every path at 1, 10 and 50 clients; "added" is against the first path (direct). The paths
+    take turns in ``ROUNDS`` rounds, so a drift of the machine's speed meets every path alike."""
     rows = []
     for concurrency in (1, 10, 50):
-        base: dict[str, float] = {}
-        for name, call in calls.items():
+        samples = {name: Sample() for name in calls}
+        walls = dict.fromkeys(calls, 0.0)
+        for call in calls.values():
             await run_load(call, 100, concurrency)  # warm connections and caches
-            sample, wall = await run_load(call, requests, concurrency)
+        for _ in range(ROUNDS):
+            for name, call in calls.items():
+                sample, wall = await run_load(call, requests // ROUNDS, concurrency)
+                samples[name].latencies += sample.latencies
+                samples[name].first_chunks += sample.first_chunks
+                samples[name].failures += sample.failures
+                samples[name].error = sample.error or samples[name].error
+                walls[name] += wall
+        base: dict[str, float] = {}
+        for name, sample in samples.items():
             if not sample.latencies:  # every call failed: say so instead of timing nothing
                 rows.append([concurrency, name, *["-"] * (6 if streaming else 3), 0.0, sample.failures])
                 print(f"{name} at {concurrency} clients: every call failed; the last: {sample.error}", file=sys.stderr)
@@ -178,7 +193,7 @@ async def compare(calls: dict[str, Call], requests: int, streaming: bool) -> str
                 first = summary_ms(sample.first_chunks)
                 base.setdefault("first", first["p50"])
                 row += [first["p50"], first["p99"], first["p50"] - base["first"]]
-            rows.append([*row, len(sample.latencies) / wall, sample.failures])
+            rows.append([*row, len(sample.latencies) / walls[name], sample.failures])
     headers = ["clients", "path", "p50 ms", "p99 ms", "added p50 ms"]
     if streaming:
         headers += ["first chunk p50 ms", "first chunk p99 ms", "added first chunk p50 ms"]
