@@ -15,7 +15,8 @@ def test_what_orjson_refuses_is_still_read_and_written():
 
 def test_text_stays_text_and_compact():
     chunk = {"message": {"role": "assistant", "content": "Drehmoment 40 N·m — ✓"}, "done": False}
-    assert dumps(chunk) == '{"message":{"role":"assistant","content":"Drehmoment 40 N·m — ✓"},"done":false}'.encode()
+    expected = '{"message":{"role":"assistant","content":"Drehmoment 40 N·m — ✓"},"done":false}'
+    assert dumps(chunk) == expected.encode()
     assert loads(dumps(chunk)) == chunk
 
 

@@ -65,7 +65,8 @@ def test_a_series_is_looked_up_once_and_a_removed_one_comes_back_exported(monkey
     gauge = metrics.Gauge("t_in_flight", "test", ["instance"], registry=registry)
     looked_up = []
     original = MetricWrapperBase.labels
-    monkeypatch.setattr(MetricWrapperBase, "labels", lambda self, *v, **k: looked_up.append(v) or original(self, *v, **k))
+    monkeypatch.setattr(MetricWrapperBase, "labels",
+                        lambda self, *values, **named: looked_up.append(values) or original(self, *values, **named))
     first = gauge.labels("a")
     assert gauge.labels("a") is first and looked_up == [("a",)]  # the second time from what was remembered
     first.set(3)

@@ -368,7 +368,8 @@ class Fleet:
                             priority: Priority = Priority.INTERACTIVE) -> ChatStream:
         """Ollama's ``/api/generate`` on the best instance, as a stream, like a chat (same slots,
         failover before the first byte, stall guard, cancellation)."""
-        return await self._open_stream(model, priority, lambda instance: instance.client.generate_batches(model, request),
+        return await self._open_stream(model, priority,
+                                       lambda instance: instance.client.generate_batches(model, request),
                                        token_limit(request.get("options")))
 
     async def show(self, model: str) -> dict[str, Any]:

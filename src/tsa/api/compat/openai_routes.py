@@ -104,12 +104,13 @@ async def _chat_events(batches: AsyncIterator[Batch], reply: Completion, include
                 if text := message.get("content"):
                     events.append(b"data: " + reply.content_json(text) + b"\n\n")
                 if message.get("tool_calls"):
-                    calls = tool_calls(chunk)
-                    events.append(_sse(reply.chat_chunk({"tool_calls": [{**c, "index": n} for n, c in enumerate(calls)]})))
+                    calls = [{**call, "index": n} for n, call in enumerate(tool_calls(chunk))]
+                    events.append(_sse(reply.chat_chunk({"tool_calls": calls})))
                 if chunk.get("done"):
                     events.append(_sse({**reply.chat_chunk({}, finish_reason(chunk)), **manuals_fields(chunk)}))
                     if include_usage:
-                        events.append(_sse({**reply.head("chat.completion.chunk"), "choices": [], "usage": usage(chunk)}))
+                        head = reply.head("chat.completion.chunk")
+                        events.append(_sse({**head, "choices": [], "usage": usage(chunk)}))
                     events.append(_DONE)
             yield b"".join(events)
             if batch[-1].get("done"):
