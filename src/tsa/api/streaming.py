@@ -20,21 +20,29 @@ class DisconnectWatch:
 
     One task waiting on ``receive``: starlette's streaming response watches with a task group per
     response (uvicorn speaks ASGI 2.3), which cost more than the rest of a relayed answer's own work.
-    The body must have been read already. A cancellation asked for elsewhere stays one."""
+    Most answers from a fast instance are complete within ``WATCH_AFTER_S``, so the watching task is
+    only started then: a client that leaves is noticed at most that much later. The body must have
+    been read already. A cancellation asked for elsewhere stays one."""
+
+    WATCH_AFTER_S = 0.05
 
     def __init__(self, receive: Receive) -> None:
         task = asyncio.current_task()
         assert task is not None  # responses are always sent by a task
         self._task = task
         self._cancelling = task.cancelling()
-        self._closed = False
+        self._receive = receive
+        self._watcher: asyncio.Task[None] | None = None
+        self._start = asyncio.get_running_loop().call_later(self.WATCH_AFTER_S, self._watch_now)
         self.gone = False
-        self._watcher = asyncio.ensure_future(self._watch(receive))
 
-    async def _watch(self, receive: Receive) -> None:
-        while (await receive())["type"] != "http.disconnect":
+    def _watch_now(self) -> None:
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
             pass
-        if not self._closed:
+        if not self._start.cancelled():  # not closed meanwhile
             self.gone = True
             self._task.cancel()
 
@@ -44,8 +52,9 @@ class DisconnectWatch:
 
     def close(self) -> None:
         """Stop watching; from now on a disconnect is of no concern (the response is complete)."""
-        self._closed = True
-        self._watcher.cancel()
+        self._start.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
 
 
 class SettledStreamingResponse(StreamingResponse):
