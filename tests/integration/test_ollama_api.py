@@ -53,8 +53,9 @@ async def test_unknown_models_are_404_in_ollamas_shape(client):
         assert caught.value.status_code == 404 and "nope" in caught.value.error
 
 
-async def test_the_callers_token_limit_holds_even_when_an_instance_ignores_it(settings, engines, service_for):
-    careless = (await engines(1, "--bench-token-ms", "1", "--ignore-num-predict"))[0]
+@pytest.mark.parametrize("token_ms", ["1", "0"])  # at 0 ms tokens come many to a read: the cut falls inside a batch
+async def test_the_callers_token_limit_holds_even_when_an_instance_ignores_it(settings, engines, service_for, token_ms):
+    careless = (await engines(1, "--bench-token-ms", token_ms, "--ignore-num-predict"))[0]
     async with httpx.AsyncClient(base_url=careless.url, timeout=30) as direct:  # it really runs on
         said = (await direct.post("/api/generate", json={"model": "bench-chat", "prompt": "Count.", "stream": False,
                                                          "options": {"num_predict": 3}})).json()

@@ -38,11 +38,11 @@ class _Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.transport: asyncio.Transport | None = None
-        self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[None] | None = None
         self._reset()
 
     def _reset(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.received = False  # any byte of the current response
         self.headers_done = False
@@ -55,11 +55,13 @@ class _Connection(asyncio.Protocol):
     def usable(self) -> bool:
         return self.transport is not None and not self.transport.is_closing() and self.error is None
 
-    def send(self, request: bytes) -> None:
+    async def exchange(self, request: bytes, timeout_s: float) -> None:
+        """Send ``request`` and wait for the head of its response."""
         assert self.transport is not None
         self._reset()
-        self._parser = httptools.HttpResponseParser(self)
         self.transport.write(request)
+        while not self.headers_done:
+            await self.wait(timeout_s)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -170,16 +172,12 @@ class Http1Pool:
         connection, reused = await self._connection()
         try:
             try:
-                connection.send(request)
-                while not connection.headers_done:
-                    await connection.wait(read_timeout_s)
+                await connection.exchange(request, read_timeout_s)
             except ServerClosed:
                 if not reused or connection.received:
                     raise
-                connection, reused = await self._new_connection(), False  # it was dropped while idle
-                connection.send(request)
-                while not connection.headers_done:
-                    await connection.wait(read_timeout_s)
+                connection = await self._new_connection()  # it was dropped while idle
+                await connection.exchange(request, read_timeout_s)
             yield Response(connection, read_timeout_s)
         finally:
             if connection.complete and connection.keep_alive and connection.usable and len(self._idle) < MAX_IDLE:
