@@ -287,6 +287,23 @@ async def test_rate_limits_are_shared_by_replicas_and_leases_are_taken_from_redi
         await redis.aclose()
 
 
+async def test_callers_arriving_together_share_one_lease_instead_of_draining_the_bucket(services):
+    import redis.asyncio as aioredis
+
+    from tsa.access import Bucket, RateLimiter
+
+    redis = aioredis.from_url(services.redis_url)
+    try:
+        busy = [Bucket(f"user:{uuid.uuid4().hex}", 6000, 40)]  # 100/s: leases of 10
+        limiter = RateLimiter(redis)
+        verdicts = await asyncio.gather(*(limiter.wait_s(busy) for _ in range(12)))
+        assert verdicts == [0.0] * 12, "a lease per caller would have emptied the bucket of 40 by the fifth"
+        left = float(await redis.hget(f"tsa:v1:ratelimit:{busy[0].name}", "v"))
+        assert 20 <= left < 22, "two leases of ten taken, not one per caller"
+    finally:
+        await redis.aclose()
+
+
 async def test_rate_limits_fail_open_when_redis_is_away():
     import redis.asyncio as aioredis
 

@@ -8,10 +8,15 @@ A busy caller would cost a Redis round trip per request. So a replica takes a sm
 tokens at once (a quarter of a second of the bucket's rate, at most a quarter of its burst and
 ``MAX_LEASE``) and spends it locally for up to ``LEASE_S``; unspent tokens lapse, which only ever
 makes the limit stricter. With a lease of 1 (slow buckets) every request asks Redis.
+
+Concurrent callers whose lease ran out share one refill: without it, ten requests arriving
+together would make ten Redis calls, and each lease would replace the last, its tokens taken from
+the bucket and never spent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -84,6 +89,7 @@ class RateLimiter:
         self._clock = clock
         self._down_until = 0.0
         self._leases: dict[tuple[str, ...], _Lease] = {}
+        self._refills: dict[tuple[str, ...], asyncio.Future[float]] = {}
 
     def take_leased(self, buckets: Sequence[Bucket]) -> bool:
         """Take a token from this replica's lease, if it holds one (no I/O); else False."""
@@ -101,11 +107,25 @@ class RateLimiter:
         if self.take_leased(buckets):
             return 0.0
         buckets = [b for b in buckets if b.enabled]
-        now = self._clock()
         names = tuple(b.name for b in buckets)
-        if now < self._down_until:  # Redis failed a moment ago: don't wait for it on every call
-            metrics.RATE_LIMIT_BYPASSES.inc()
-            return 0.0
+        while True:
+            if self._clock() < self._down_until:  # Redis failed a moment ago: don't wait for it on every call
+                metrics.RATE_LIMIT_BYPASSES.inc()
+                return 0.0
+            refill = self._refills.get(names)
+            if refill is None:
+                refill = self._refills[names] = asyncio.ensure_future(self._refill(names, buckets))
+                refill.add_done_callback(lambda _: self._refills.pop(names, None))
+            wait_s = await asyncio.shield(refill)  # one caller leaving does not cancel the others' refill
+            if wait_s > 0:
+                return wait_s
+            if self.take_leased(buckets):
+                return 0.0
+            # The lease went to callers that joined before us (or Redis failed): go round again.
+
+    async def _refill(self, names: tuple[str, ...], buckets: list[Bucket]) -> float:
+        """Lease tokens from Redis for ``names``: 0 when leased (or Redis failed), else seconds to wait."""
+        now = self._clock()
         args: list[float] = [lease_size(buckets)]
         for bucket in buckets:
             args += [bucket.per_minute / 60_000, bucket.burst]
@@ -113,10 +133,9 @@ class RateLimiter:
             taken, wait_ms = await self._script(keys=[_PREFIX + name for name in names], args=args)
         except (RedisError, OSError):
             self._down_until = now + self._retry_after_s
-            metrics.RATE_LIMIT_BYPASSES.inc()
             return 0.0
         if taken:
-            self._leases[names] = _Lease(int(taken) - 1, now + LEASE_S)
+            self._leases[names] = _Lease(int(taken), now + LEASE_S)
             if len(self._leases) > 10_000:  # callers who went quiet
                 self._leases = {k: v for k, v in self._leases.items() if v.until > now}
         return int(wait_ms) / 1000
