@@ -210,23 +210,25 @@ class Fleet:
         self.queue.dispatch()
 
     async def _acquire(self, model: str, kind: str, priority: Priority, tried: list[Instance]) -> Instance:
-        def pool() -> list[Instance]:
-            found, _ = candidates(self.instances, model, kind)
-            return [i for i in found if all(i is not t for t in tried)]
+        def untried(found: list[Instance]) -> list[Instance]:
+            return [i for i in found if all(i is not t for t in tried)] if tried else found
 
         found, panic = candidates(self.instances, model, kind)
-        if all(any(i is t for t in tried) for i in found):
+        now_untried = untried(found)
+        if not now_untried:
             raise _NoCandidate
         if panic:
             metrics.FLEET_PANIC_ROUTES.inc()
 
-        def pick() -> Instance | None:
-            instance = choose(pool(), model, kind, self._rng, now=self._clock())
+        def pick(pool: list[Instance] | None = None) -> Instance | None:
+            # From the queue, later: the fleet may have changed meanwhile, so look again.
+            pool = untried(candidates(self.instances, model, kind)[0]) if pool is None else pool
+            instance = choose(pool, model, kind, self._rng, now=self._clock())
             if instance is not None:
                 self._take(instance)
             return instance
 
-        if not self.queue.has_waiters_before(priority) and (instance := pick()) is not None:
+        if not self.queue.has_waiters_before(priority) and (instance := pick(now_untried)) is not None:
             return instance
         if self.queue.full():
             raise self._saturated("queue_full")
