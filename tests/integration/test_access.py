@@ -304,6 +304,33 @@ async def test_callers_arriving_together_share_one_lease_instead_of_draining_the
         await redis.aclose()
 
 
+@pytest.mark.timeout(30)  # the defect this guards against spun without ever yielding
+async def test_a_caller_arriving_as_a_refill_ends_starts_its_own(services):
+    import redis.asyncio as aioredis
+
+    from tsa.access import Bucket, RateLimiter
+
+    redis = aioredis.from_url(services.redis_url)
+    try:
+        slow = [Bucket(f"user:{uuid.uuid4().hex}", 60, 100)]  # a lease of one token
+        limiter = RateLimiter(redis)
+        script, arrivals = limiter._script, []
+
+        async def arriving_as_it_ends(**kwargs):
+            answer = await script(**kwargs)
+            if not arrivals:  # two callers queued to run just after this refill ends: the first takes its token
+                arrivals.extend(asyncio.ensure_future(limiter.wait_s(slow)) for _ in range(2))
+            return answer
+
+        limiter._script = arriving_as_it_ends
+        verdicts = [await limiter.wait_s(slow), *(await asyncio.gather(*arrivals))]
+        assert verdicts == [0.0, 0.0, 0.0]
+        left = float(await redis.hget(f"tsa:v1:ratelimit:{slow[0].name}", "v"))
+        assert 97 <= left < 98, "three leases of one token"
+    finally:
+        await redis.aclose()
+
+
 async def test_rate_limits_fail_open_when_redis_is_away():
     import redis.asyncio as aioredis
 

@@ -113,9 +113,8 @@ class RateLimiter:
                 metrics.RATE_LIMIT_BYPASSES.inc()
                 return 0.0
             refill = self._refills.get(names)
-            if refill is None:
+            if refill is None:  # (a refill leaves the table as it ends, so this one is still running)
                 refill = self._refills[names] = asyncio.ensure_future(self._refill(names, buckets))
-                refill.add_done_callback(lambda _: self._refills.pop(names, None))
             wait_s = await asyncio.shield(refill)  # one caller leaving does not cancel the others' refill
             if wait_s > 0:
                 return wait_s
@@ -124,7 +123,17 @@ class RateLimiter:
             # The lease went to callers that joined before us (or Redis failed): go round again.
 
     async def _refill(self, names: tuple[str, ...], buckets: list[Bucket]) -> float:
-        """Lease tokens from Redis for ``names``: 0 when leased (or Redis failed), else seconds to wait."""
+        """Lease tokens from Redis for ``names``: 0 when leased (or Redis failed), else seconds to wait.
+
+        It leaves ``_refills`` before it ends, not in a done callback: a caller arriving between its end
+        and such a callback would find it finished, await it without yielding, find no token, and go
+        round again, forever."""
+        try:
+            return await self._lease(names, buckets)
+        finally:
+            self._refills.pop(names, None)
+
+    async def _lease(self, names: tuple[str, ...], buckets: list[Bucket]) -> float:
         now = self._clock()
         args: list[float] = [lease_size(buckets)]
         for bucket in buckets:
