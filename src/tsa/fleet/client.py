@@ -57,7 +57,6 @@ class HttpBackend:
         self._probe_timeout = aiohttp.ClientTimeout(total=self.timeouts.probe_s)
         self._call_timeout = aiohttp.ClientTimeout(sock_connect=self.timeouts.connect_s,
                                                    sock_read=self.timeouts.embed_s)
-        # Between stream lines; a cold model load happens before the first one.
         self._streams = Http1Pool(self.base_url, self.timeouts.connect_s)
 
     def _http(self) -> aiohttp.ClientSession:
@@ -99,6 +98,7 @@ class HttpBackend:
         before any line. Leaving before the end closes the connection, which is how the instance
         learns to stop."""
         try:
+            # The read timeout is between stream lines; a cold model load happens before the first one.
             async with self._streams.post(path, dumps(payload), self.timeouts.generate_s) as response:
                 if error := status_error(response.status, await response.read() if response.status >= 400 else b"",
                                          self.base_url, model):

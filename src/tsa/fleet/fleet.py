@@ -24,7 +24,7 @@ from tsa.fleet.outliers import EjectionPolicy, Failure, record_failure, record_s
 from tsa.fleet.policy import candidates, choose
 from tsa.fleet.prober import HealthProber
 from tsa.fleet.stats import Ewma
-from tsa.fleet.stream import Batch, ChatStream, Chunk, text_of
+from tsa.fleet.stream import Batch, ChatStream, RelayTally
 from tsa.model_names import canonical_name
 from tsa.wait_guard import WaitGuard, WaitTimedOut
 
@@ -71,13 +71,6 @@ def token_limit(options: dict[str, Any] | None) -> int | None:
     """The caller's ``num_predict``, when it sets a positive one (Ollama: negative means no limit)."""
     value = options.get("num_predict") if isinstance(options, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _cut_off(first: Chunk, tokens: int) -> Chunk:
-    """The final chunk of a stream stopped at its token limit, shaped as the stream's own."""
-    shape = {"response": ""} if "response" in first else {"message": {"role": "assistant", "content": ""}}
-    return {"model": first.get("model"), "created_at": first.get("created_at"), **shape, "done": True,
-            "done_reason": "length", "eval_count": tokens}
 
 
 class _NoCandidate(Exception):
@@ -497,38 +490,18 @@ class Fleet:
         ended_by: BaseException | None = None
         stall_s = self.options.stream_stall_timeout_s
         guard = WaitGuard(stall_s, lease.started + self.options.stream_deadline_s - self._clock())
-        shape = first[0]  # what a final chunk of our own looks like
-        tokens = 0
-        text: list[str] = []  # streamed so far, for a resumption elsewhere
-        resumed_after = 0  # tokens streamed before the instance now streaming took over
+        tally = RelayTally(first[0], lease.limit)
         finished = False  # the final chunk is handed over: however the consumer lets go now, it ended well
         try:
             batch = first
             while True:
-                relayed: Batch = []
-                ended = False
-                for chunk in batch:
-                    piece = text_of(chunk)
-                    done = bool(chunk.get("done"))
-                    if lease.limit is not None and tokens >= lease.limit and piece and not done:
-                        relayed.append(_cut_off(shape, tokens))  # one token too many: the instance ignored the limit
-                        ended = True
-                        break
-                    tokens += bool(piece)
-                    text.append(piece)
-                    if done:
-                        if resumed_after:
-                            chunk = {**chunk, "eval_count": resumed_after + int(chunk.get("eval_count") or 0)}
-                        if (load_ns := chunk.get("load_duration", 0)) > 0:
-                            instance.load_time.setdefault(lease.model, _new_ewma()).add(load_ns / 1e9, self._clock())
-                        relayed.append(chunk)
-                        ended = True
-                        break
-                    relayed.append(chunk)
+                relayed, final = tally.admit(batch)
+                if final is not None and (load_ns := final.get("load_duration", 0)) > 0:
+                    instance.load_time.setdefault(lease.model, _new_ewma()).add(load_ns / 1e9, self._clock())
                 if relayed:
-                    finished = ended
+                    finished = final is not None
                     yield relayed
-                if ended:
+                if final is not None:
                     break
                 try:
                     # In this task, not another: a time-out reaches the stream itself, which closes.
@@ -541,8 +514,8 @@ class Fleet:
                 except BackendUnavailable as lost:  # the instance went away mid-stream
                     if lease.resume is None:
                         raise
-                    resumed_after = tokens
-                    batch = await self._resume(lease, lease.resume, "".join(text), tokens, lost)
+                    tally.resumed_after = tally.tokens
+                    batch = await self._resume(lease, lease.resume, "".join(tally.text), tally.tokens, lost)
                     instance = lease.instance
         except BaseException as exc:
             ended_by = None if finished else exc

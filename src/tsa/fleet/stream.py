@@ -22,6 +22,47 @@ def text_of(chunk: Chunk) -> str:
     return chunk.get("response") or (chunk.get("message") or {}).get("content") or ""
 
 
+def cut_off(first: Chunk, tokens: int) -> Chunk:
+    """The final chunk of a stream stopped at its token limit, shaped as the stream's own."""
+    shape = {"response": ""} if "response" in first else {"message": {"role": "assistant", "content": ""}}
+    return {"model": first.get("model"), "created_at": first.get("created_at"), **shape, "done": True,
+            "done_reason": "length", "eval_count": tokens}
+
+
+@dataclass
+class RelayTally:
+    """What a relayed stream has carried so far, and where it ends: at the instance's final chunk, or
+    at the caller's token limit, which an instance may ignore (``num_predict`` is only a request) and
+    overrun inside one network read."""
+
+    shape: Chunk  # the stream's first chunk: a final chunk of our own looks like it
+    limit: int | None = None  # tokens the caller asked for at most
+    tokens: int = 0
+    text: list[str] = field(default_factory=list)  # streamed so far, for a resumption elsewhere
+    resumed_after: int = 0  # tokens streamed before the instance now streaming took over
+
+    def admit(self, batch: Batch) -> tuple[Batch, Chunk | None]:
+        """The chunks of ``batch`` to pass on, and the stream's final chunk if it ends here (the
+        instance's, its count including what came before a resumption; or one of ours at the limit)."""
+        relayed: Batch = []
+        for chunk in batch:
+            piece = text_of(chunk)
+            done = bool(chunk.get("done"))
+            if self.limit is not None and self.tokens >= self.limit and piece and not done:
+                final = cut_off(self.shape, self.tokens)  # one token too many
+                relayed.append(final)
+                return relayed, final
+            self.tokens += bool(piece)
+            self.text.append(piece)
+            if done:
+                if self.resumed_after:
+                    chunk = {**chunk, "eval_count": self.resumed_after + int(chunk.get("eval_count") or 0)}
+                relayed.append(chunk)
+                return relayed, chunk
+            relayed.append(chunk)
+        return relayed, None
+
+
 async def collect(batches: AsyncIterator[Batch]) -> Chunk:
     """A whole answer as one chunk: the final chunk, holding the whole text (and, for a chat, every
     tool call, which instances send in chunks of their own). The stream is left open at its final

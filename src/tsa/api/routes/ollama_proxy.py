@@ -25,7 +25,7 @@ from tsa.api.errors import documented
 from tsa.container import Container
 from tsa.api.streaming import SettledJSONResponse, SettledStreamingResponse, closing, while_connected
 from tsa.errors import InvalidRequest, TSAError, UnknownModel
-from tsa.fleet.stream import Batch, collect
+from tsa.fleet.stream import Batch, ChatStream, collect
 from tsa.json_codec import dumps
 
 router = APIRouter()
@@ -143,12 +143,7 @@ async def answer_chat(request: Request, container: Container, principal: Princip
         extra = {k: body[k] for k in _PASSED_THROUGH if k in body}
         stream = await manuals.open_chat(container, principal, request, body["model"], messages,
                                          body.get("options") or {}, extra)
-        batches = observed.batches(stream.batches)
-        settle = closing(batches, stream)
-        if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(batches), settle, media_type="application/x-ndjson")
-        whole = await while_connected(request.receive, collect(batches), settle)
-        return whole if isinstance(whole, Response) else SettledJSONResponse(whole, settle)
+        return await _answered(request, stream, observed, body.get("stream", True))
 
     return await _ollama_errors(handle, principal, observed)
 
@@ -180,12 +175,7 @@ async def answer_generate(request: Request, container: Container, principal: Pri
             raise InvalidRequest("prompt must be a string")
         fields = {k: v for k, v in body.items() if k not in ("model", "stream")}
         stream = await container.fleet.open_generate(body["model"], fields)
-        batches = observed.batches(stream.batches)
-        settle = closing(batches, stream)
-        if body.get("stream", True):
-            return SettledStreamingResponse(_ndjson(batches), settle, media_type="application/x-ndjson")
-        whole = await while_connected(request.receive, collect(batches), settle)
-        return whole if isinstance(whole, Response) else SettledJSONResponse(whole, settle)
+        return await _answered(request, stream, observed, body.get("stream", True))
 
     return await _ollama_errors(handle, principal, observed)
 
@@ -292,6 +282,16 @@ async def delete(request: Request, container: ContainerDep, principal: Admin) ->
 async def ps(container: ContainerDep) -> dict[str, Any]:
     """The models loaded across the fleet now."""
     return {"models": await container.fleet.loaded()}
+
+
+async def _answered(request: Request, stream: ChatStream, observed: Observed, streamed: bool) -> Response:
+    """A chat or generation as Ollama answers it: NDJSON as it comes, or one JSON object at its end."""
+    batches = observed.batches(stream.batches)
+    settle = closing(batches, stream)
+    if streamed:
+        return SettledStreamingResponse(_ndjson(batches), settle, media_type="application/x-ndjson")
+    whole = await while_connected(request.receive, collect(batches), settle)
+    return whole if isinstance(whole, Response) else SettledJSONResponse(whole, settle)
 
 
 async def _ndjson(batches: AsyncIterator[Batch]) -> AsyncIterator[bytes]:
